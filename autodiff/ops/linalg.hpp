@@ -1,0 +1,19 @@
+// tapir/autodiff/ops/linalg.hpp — matrix products through BLAS (sgemm/dgemm).
+#pragma once
+
+#include "autodiff/tape.hpp"
+
+namespace tapir {
+
+/// C = A B for A (m, k) and B (k, n);  dA = G Bᵀ, dB = Aᵀ G. Forward and both backward products are
+/// single gemm calls with the transposes passed as BLAS flags and beta = 1 to accumulate in place.
+template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b);
+
+/// C = op(A) op(B) with plain arrays (no tape): the BLAS call matmul uses, for code outside the tape.
+/// Row-major: C (m, n) = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when trans_x; op(A) is (m, k).
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+          const float* b, float beta, float* c);
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
+          const double* b, double beta, double* c);
+
+}  // namespace tapir

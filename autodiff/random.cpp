@@ -1,0 +1,128 @@
+// tapir/autodiff/random.cpp — xoshiro256** with splitmix64 seeding; Box–Muller normals.
+#include "autodiff/random.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numeric>
+
+namespace tapir {
+
+namespace {
+std::uint64_t splitmix64(std::uint64_t& x) {
+  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+void Rng::seed(std::uint64_t seed) {
+  std::uint64_t x = seed;
+  for (auto& w : state_.s) w = splitmix64(x);
+  state_.has_spare = false;
+  state_.spare = 0;
+}
+
+std::uint64_t Rng::next_u64() {
+  auto& s = state_.s;
+  const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+  const std::uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+double Rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+double Rng::normal() {
+  if (state_.has_spare) {
+    state_.has_spare = false;
+    return state_.spare;
+  }
+  constexpr double two_pi = 6.283185307179586476925;
+  const double u1 = 1.0 - uniform();  // (0, 1]: log is finite
+  const double u2 = uniform();
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  state_.spare = r * std::sin(two_pi * u2);
+  state_.has_spare = true;
+  return r * std::cos(two_pi * u2);
+}
+
+std::uint64_t Rng::below(std::uint64_t n) {
+  if (n == 0) throw Error("Rng::below: n must be positive");
+  const std::uint64_t limit = ~std::uint64_t(0) - (~std::uint64_t(0) % n);  // reject the biased tail
+  std::uint64_t x;
+  do x = next_u64();
+  while (x >= limit);
+  return x % n;
+}
+
+template <class T>
+void fill_normal(Rng& rng, Array<T>& out, T mean, T std) {
+  for (auto& v : out) v = static_cast<T>(mean + std * rng.normal());
+}
+
+template <class T>
+void fill_uniform(Rng& rng, Array<T>& out, T lo, T hi) {
+  for (auto& v : out) v = static_cast<T>(lo + (hi - lo) * rng.uniform());
+}
+
+template <class T>
+Array<T> normal(Rng& rng, const Shape& shape, T mean, T std) {
+  Array<T> a = Array<T>::from_shape(shape);
+  fill_normal(rng, a, mean, std);
+  return a;
+}
+
+template <class T>
+Array<T> uniform(Rng& rng, const Shape& shape, T lo, T hi) {
+  Array<T> a = Array<T>::from_shape(shape);
+  fill_uniform(rng, a, lo, hi);
+  return a;
+}
+
+template <class T>
+Array<T> bernoulli(Rng& rng, const Array<T>& probs) {
+  Array<T> a = Array<T>::from_shape(probs.shape());
+  for (std::size_t i = 0; i < probs.size(); ++i) {
+    const T p = probs.data()[i];
+    if (!(p >= T(0) && p <= T(1)))
+      throw Error(fmt::format("bernoulli: probability {} at flat index {} is outside [0, 1]", p, i));
+    a.data()[i] = rng.uniform() < static_cast<double>(p) ? T(1) : T(0);
+  }
+  return a;
+}
+
+template <class T>
+Array<T> bernoulli(Rng& rng, const Shape& shape, T p) {
+  if (!(p >= T(0) && p <= T(1))) throw Error(fmt::format("bernoulli: probability {} is outside [0, 1]", p));
+  Array<T> a = Array<T>::from_shape(shape);
+  for (auto& v : a) v = rng.uniform() < static_cast<double>(p) ? T(1) : T(0);
+  return a;
+}
+
+std::vector<std::size_t> permutation(Rng& rng, std::size_t n) {
+  std::vector<std::size_t> p(n);
+  std::iota(p.begin(), p.end(), std::size_t(0));
+  for (std::size_t i = n; i > 1; --i) std::swap(p[i - 1], p[rng.below(i)]);
+  return p;
+}
+
+#define TAPIR_INSTANTIATE(T)                                          \
+  template void fill_normal(Rng&, Array<T>&, T, T);                   \
+  template void fill_uniform(Rng&, Array<T>&, T, T);                  \
+  template Array<T> normal(Rng&, const Shape&, T, T);                 \
+  template Array<T> uniform(Rng&, const Shape&, T, T);                \
+  template Array<T> bernoulli(Rng&, const Array<T>&);                 \
+  template Array<T> bernoulli(Rng&, const Shape&, T);
+
+TAPIR_INSTANTIATE(float)
+TAPIR_INSTANTIATE(double)
+
+}  // namespace tapir

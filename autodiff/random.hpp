@@ -1,0 +1,60 @@
+// tapir/autodiff/random.hpp — an explicit, seedable generator and draws into arrays.
+//
+// There is no global generator: every function that draws takes an Rng&. The engine is xoshiro256**
+// (seeded through splitmix64), uniforms use the top 53 bits, normals use Box–Muller; all of it is
+// written here, so the same seed gives the same numbers on every platform and standard library.
+// state()/set_state() capture everything, for checkpoints.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "autodiff/array.hpp"
+
+namespace tapir {
+
+class Rng {
+ public:
+  struct State {
+    std::array<std::uint64_t, 4> s{};
+    bool has_spare = false;  // Box–Muller makes normals in pairs; the second waits here
+    double spare = 0;
+    bool operator==(const State& o) const { return s == o.s && has_spare == o.has_spare && spare == o.spare; }
+  };
+
+  explicit Rng(std::uint64_t seed = 0) { this->seed(seed); }
+  void seed(std::uint64_t seed);
+
+  /// 64 uniformly random bits.
+  std::uint64_t next_u64();
+  /// Uniform on [0, 1) with 53 random bits.
+  double uniform();
+  /// Standard normal N(0, 1).
+  double normal();
+  /// Uniform integer in [0, n) without modulo bias; n > 0.
+  std::uint64_t below(std::uint64_t n);
+
+  State state() const { return state_; }
+  void set_state(const State& st) { state_ = st; }
+
+ private:
+  State state_;
+};
+
+/// Fills `out` (any shape) with N(mean, std²) draws.
+template <class T> void fill_normal(Rng& rng, Array<T>& out, T mean = T(0), T std = T(1));
+/// Fills `out` with U[lo, hi) draws.
+template <class T> void fill_uniform(Rng& rng, Array<T>& out, T lo = T(0), T hi = T(1));
+
+/// An array of N(mean, std²) draws.
+template <class T> Array<T> normal(Rng& rng, const Shape& shape, T mean = T(0), T std = T(1));
+/// An array of U[lo, hi) draws.
+template <class T> Array<T> uniform(Rng& rng, const Shape& shape, T lo = T(0), T hi = T(1));
+/// 0/1 draws with P(1) = probs[i] (probs in [0, 1]; throws otherwise).
+template <class T> Array<T> bernoulli(Rng& rng, const Array<T>& probs);
+/// 0/1 draws with P(1) = p.
+template <class T> Array<T> bernoulli(Rng& rng, const Shape& shape, T p);
+/// A uniformly random permutation of 0..n−1 (Fisher–Yates).
+std::vector<std::size_t> permutation(Rng& rng, std::size_t n);
+
+}  // namespace tapir
