@@ -46,6 +46,9 @@ std::string shape_str(const Shape& shape);
 /// The NumPy broadcast of two shapes; throws ShapeError naming `op` and both shapes if incompatible.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
+/// True when an array of shape `from` broadcasts to exactly `to` (NumPy rules).
+bool broadcasts_to(const Shape& from, const Shape& to);
+
 /// Number of elements of a shape (1 for a 0-d shape).
 std::size_t shape_size(const Shape& shape);
 

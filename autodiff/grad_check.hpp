@@ -19,8 +19,8 @@ struct GradCheckOptions {
 
 /// The worst disagreement found for one input.
 struct GradCheckResult {
-  double max_abs_error = 0;  // max over elements of |analytic − numeric|
-  double max_rel_error = 0;  // max over elements of |analytic − numeric| / max(|numeric|, tiny)
+  double max_abs_error = 0;     // max over elements of |analytic − numeric|
+  double max_rel_error = 0;     // max of |analytic − numeric| / |numeric| over elements whose error > atol
   std::size_t worst_index = 0;  // flat index of the element with the largest excess over the tolerance
   bool passed = true;           // every element within atol + rtol · |numeric|
 };

@@ -114,12 +114,12 @@ std::vector<std::size_t> permutation(Rng& rng, std::size_t n) {
   return p;
 }
 
-#define TAPIR_INSTANTIATE(T)                                          \
-  template void fill_normal(Rng&, Array<T>&, T, T);                   \
-  template void fill_uniform(Rng&, Array<T>&, T, T);                  \
-  template Array<T> normal(Rng&, const Shape&, T, T);                 \
-  template Array<T> uniform(Rng&, const Shape&, T, T);                \
-  template Array<T> bernoulli(Rng&, const Array<T>&);                 \
+#define TAPIR_INSTANTIATE(T)                           \
+  template void fill_normal(Rng&, Array<T>&, T, T);    \
+  template void fill_uniform(Rng&, Array<T>&, T, T);   \
+  template Array<T> normal(Rng&, const Shape&, T, T);  \
+  template Array<T> uniform(Rng&, const Shape&, T, T); \
+  template Array<T> bernoulli(Rng&, const Array<T>&);  \
   template Array<T> bernoulli(Rng&, const Shape&, T);
 
 TAPIR_INSTANTIATE(float)

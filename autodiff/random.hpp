@@ -2,7 +2,8 @@
 //
 // There is no global generator: every function that draws takes an Rng&. The engine is xoshiro256**
 // (seeded through splitmix64), uniforms use the top 53 bits, normals use Box–Muller; all of it is
-// written here, so the same seed gives the same numbers on every platform and standard library.
+// written here, so the same seed gives the same bits and uniforms on every platform and standard library
+// (normals go through std::log/sin/cos: identical wherever the math library is).
 // state()/set_state() capture everything, for checkpoints.
 #pragma once
 
@@ -42,18 +43,24 @@ class Rng {
 };
 
 /// Fills `out` (any shape) with N(mean, std²) draws.
-template <class T> void fill_normal(Rng& rng, Array<T>& out, T mean = T(0), T std = T(1));
+template <class T>
+void fill_normal(Rng& rng, Array<T>& out, T mean = T(0), T std = T(1));
 /// Fills `out` with U[lo, hi) draws.
-template <class T> void fill_uniform(Rng& rng, Array<T>& out, T lo = T(0), T hi = T(1));
+template <class T>
+void fill_uniform(Rng& rng, Array<T>& out, T lo = T(0), T hi = T(1));
 
 /// An array of N(mean, std²) draws.
-template <class T> Array<T> normal(Rng& rng, const Shape& shape, T mean = T(0), T std = T(1));
+template <class T>
+Array<T> normal(Rng& rng, const Shape& shape, T mean = T(0), T std = T(1));
 /// An array of U[lo, hi) draws.
-template <class T> Array<T> uniform(Rng& rng, const Shape& shape, T lo = T(0), T hi = T(1));
+template <class T>
+Array<T> uniform(Rng& rng, const Shape& shape, T lo = T(0), T hi = T(1));
 /// 0/1 draws with P(1) = probs[i] (probs in [0, 1]; throws otherwise).
-template <class T> Array<T> bernoulli(Rng& rng, const Array<T>& probs);
+template <class T>
+Array<T> bernoulli(Rng& rng, const Array<T>& probs);
 /// 0/1 draws with P(1) = p.
-template <class T> Array<T> bernoulli(Rng& rng, const Shape& shape, T p);
+template <class T>
+Array<T> bernoulli(Rng& rng, const Shape& shape, T p);
 /// A uniformly random permutation of 0..n−1 (Fisher–Yates).
 std::vector<std::size_t> permutation(Rng& rng, std::size_t n);
 

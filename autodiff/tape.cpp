@@ -24,11 +24,19 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     const std::size_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const std::size_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
     if (da != db && da != 1 && db != 1)
-      throw ShapeError(fmt::format("{}: shapes {} and {} cannot be broadcast together (dimension {}: {} vs {})",
-                                   op, shape_str(a), shape_str(b), i, da, db));
+      throw ShapeError(fmt::format("{}: shapes {} and {} cannot be broadcast together (dimension {}: {} vs {})", op,
+                                   shape_str(a), shape_str(b), i, da, db));
     out[i] = da == 1 ? db : da;
   }
   return out;
+}
+
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  const std::size_t lead = to.size() - from.size();
+  for (std::size_t i = 0; i < from.size(); ++i)
+    if (from[i] != 1 && from[i] != to[lead + i]) return false;
+  return true;
 }
 
 std::size_t shape_size(const Shape& shape) {
@@ -83,13 +91,12 @@ void unbroadcast_into(const T* g, const Shape& from, T* out, const Shape& to, bo
 
 namespace detail {
 
-void throw_stale_var(std::uint32_t var_generation, std::uint32_t tape_generation, std::size_t index,
-                     std::size_t size) {
+void throw_stale_var(std::uint32_t var_generation, std::uint32_t tape_generation, std::size_t index, std::size_t size) {
   if (var_generation != tape_generation)
-    throw Error(fmt::format(
-        "tapir: this Var belongs to a cleared tape (Var of step {}, tape now at step {}); Vars are valid "
-        "only until Tape::clear() — copy value() into an Array to keep it",
-        var_generation, tape_generation));
+    throw Error(
+        fmt::format("tapir: this Var belongs to a cleared tape (Var of step {}, tape now at step {}); Vars are valid "
+                    "only until Tape::clear() — copy value() into an Array to keep it",
+                    var_generation, tape_generation));
   throw Error(fmt::format("tapir: Var index {} is past the tape's {} nodes", index, size));
 }
 
@@ -104,9 +111,9 @@ void throw_anomaly(const char* what, const char* op, const std::string& label, c
   if (consumer_op == nullptr)
     throw AnomalyError(fmt::format("anomaly: the {} of op '{}'{} holds NaN or Inf", what, op, lab));
   const std::string clab = consumer_label.empty() ? "" : fmt::format(" (label '{}')", consumer_label);
-  throw AnomalyError(fmt::format(
-      "anomaly: backward of op '{}'{} produced a NaN or Inf gradient for its input, op '{}'{}", consumer_op,
-      clab, op, lab));
+  throw AnomalyError(
+      fmt::format("anomaly: backward of op '{}'{} produced a NaN or Inf gradient for its input, op '{}'{}", consumer_op,
+                  clab, op, lab));
 }
 
 }  // namespace detail
@@ -128,7 +135,7 @@ template <class T>
 T Var<T>::item() const {
   const Array<T>& v = value();
   if (v.size() != 1)
-    throw ShapeError(fmt::format("item: Var '{}' of shape {} has {} elements, not one", node().op,
+    throw ShapeError(fmt::format("item: the output of op '{}' has shape {} ({} elements), not one element", node().op,
                                  shape_str(v.shape()), v.size()));
   return v.data()[0];
 }
@@ -214,8 +221,7 @@ Var<T> Tape<T>::param(Parameter<T>& p) {
   detail::Node<T>& n = nodes_[size_ - 1];
   n.param = &p;
   if (!p.name().empty()) n.label = p.name();
-  if (anomaly_ && !all_finite(p.value()))
-    detail::throw_anomaly("value", "param", n.label, nullptr, std::string());
+  if (anomaly_ && !all_finite(p.value())) detail::throw_anomaly("value", "param", n.label, nullptr, std::string());
   return v;
 }
 
@@ -234,19 +240,21 @@ void Tape<T>::run_backward(const Var<T>& root, const Array<T>* seed) {
   if (root.tape_ != this) throw Error("backward: the root Var belongs to a different tape");
   detail::Node<T>& r = root.node();
   if (!r.requires_grad)
-    throw Error(fmt::format(
-        "backward: op '{}' does not require grad — no parameter or variable leads to it, or it was built "
-        "in a no-grad scope",
-        r.op));
+    throw Error(
+        fmt::format("backward: op '{}' does not require grad — no parameter or variable leads to it, or it was built "
+                    "in a no-grad scope",
+                    r.op));
   const Shape& rshape = root.value().shape();
   if (seed == nullptr && root.value().size() != 1)
-    throw ShapeError(fmt::format(
-        "backward: the root has shape {} ({} elements); reduce it to a scalar (sum, mean) or pass a seed "
-        "gradient of that shape",
-        shape_str(rshape), root.value().size()));
+    throw ShapeError(
+        fmt::format("backward: the root has shape {} ({} elements); reduce it to a scalar (sum, mean) or pass a seed "
+                    "gradient of that shape",
+                    shape_str(rshape), root.value().size()));
   if (seed != nullptr && seed->shape() != rshape)
     throw ShapeError(fmt::format("backward: the seed's shape {} does not match the root's shape {}",
                                  shape_str(seed->shape()), shape_str(rshape)));
+  if (seed != nullptr && anomaly_ && !all_finite(*seed))
+    throw AnomalyError("anomaly: the seed gradient passed to backward holds NaN or Inf");
   for (std::size_t i = 0; i <= root.index_; ++i) nodes_[i].has_grad = false;
 
   running_ = nullptr;

@@ -254,12 +254,11 @@ template <class T>
 void unbroadcast_into(const T* g, const Shape& from, T* out, const Shape& to, bool accumulate);
 
 namespace detail {
-[[noreturn]] void throw_stale_var(std::uint32_t var_generation, std::uint32_t tape_generation,
-                                  std::size_t index, std::size_t size);
-[[noreturn]] void throw_grad_shape(const char* op, const std::string& label, const Shape& grad,
-                                   const Shape& value);
-[[noreturn]] void throw_anomaly(const char* what, const char* op, const std::string& label,
-                                const char* consumer_op, const std::string& consumer_label);
+[[noreturn]] void throw_stale_var(std::uint32_t var_generation, std::uint32_t tape_generation, std::size_t index,
+                                  std::size_t size);
+[[noreturn]] void throw_grad_shape(const char* op, const std::string& label, const Shape& grad, const Shape& value);
+[[noreturn]] void throw_anomaly(const char* what, const char* op, const std::string& label, const char* consumer_op,
+                                const std::string& consumer_label);
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------------
@@ -294,8 +293,7 @@ template <class T>
 template <class F>
 void Var<T>::on_backward(F&& fn) const {
   detail::Node<T>& n = node();
-  if (tape_->anomaly_ && !all_finite(n.value))
-    detail::throw_anomaly("output", n.op, n.label, nullptr, std::string());
+  if (tape_->anomaly_ && !all_finite(n.value)) detail::throw_anomaly("output", n.op, n.label, nullptr, std::string());
   if (n.requires_grad) n.backward = std::forward<F>(fn);
 }
 
@@ -324,8 +322,8 @@ void Var<T>::add_grad(const E& g) const {
   const Shape& target = n.param ? n.param->shape() : n.value.shape();
   const auto& gshape = g.shape();
   if (gshape.size() != target.size() || !std::equal(gshape.begin(), gshape.end(), target.begin()))
-    detail::throw_grad_shape(tape_->running_ ? tape_->running_->op : n.op, n.label,
-                             Shape(gshape.begin(), gshape.end()), target);
+    detail::throw_grad_shape(tape_->running_ ? tape_->running_->op : n.op, n.label, Shape(gshape.begin(), gshape.end()),
+                             target);
   accumulate_grad([&g](Array<T>& buf, bool accumulate) {
     if (accumulate)
       xt::noalias(buf) += g;
@@ -345,6 +343,9 @@ void Var<T>::add_grad_unbroadcast(const E& g) const {
     add_grad(g);
     return;
   }
+  const Shape gs(gshape.begin(), gshape.end());
+  if (!broadcasts_to(target, gs))
+    detail::throw_grad_shape(tape_->running_ ? tape_->running_->op : n.op, n.label, gs, target);
   Array<T> full = g;  // the broadcast-shaped gradient, evaluated once
   accumulate_grad([&](Array<T>& buf, bool accumulate) {
     unbroadcast_into(full.data(), full.shape(), buf.data(), target, accumulate);

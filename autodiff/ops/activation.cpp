@@ -70,13 +70,13 @@ Var<T> log_sigmoid(const Var<T>& x) {
       [](const auto& x, const auto&, const auto& g) { return g * stable_sigmoid_neg(x); });
 }
 
-#define TAPIR_INSTANTIATE(T)                              \
-  template Var<T> tanh(const Var<T>&);                    \
-  template Var<T> sigmoid(const Var<T>&);                 \
-  template Var<T> relu(const Var<T>&);                    \
-  template Var<T> leaky_relu(const Var<T>&, Scalar<T>);   \
-  template Var<T> elu(const Var<T>&, Scalar<T>);          \
-  template Var<T> softplus(const Var<T>&);                \
+#define TAPIR_INSTANTIATE(T)                            \
+  template Var<T> tanh(const Var<T>&);                  \
+  template Var<T> sigmoid(const Var<T>&);               \
+  template Var<T> relu(const Var<T>&);                  \
+  template Var<T> leaky_relu(const Var<T>&, Scalar<T>); \
+  template Var<T> elu(const Var<T>&, Scalar<T>);        \
+  template Var<T> softplus(const Var<T>&);              \
   template Var<T> log_sigmoid(const Var<T>&);
 
 TAPIR_INSTANTIATE(float)

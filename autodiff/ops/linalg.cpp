@@ -12,15 +12,15 @@ inline CBLAS_TRANSPOSE flag(bool t) { return t ? CblasTrans : CblasNoTrans; }
 inline blasint bi(std::size_t v) { return static_cast<blasint>(v); }
 }  // namespace
 
-void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
-                 const float* b, float beta, float* c) {
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
+          float beta, float* c) {
   if (m == 0 || n == 0) return;
   cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b,
               tb ? bi(k) : bi(n), beta, c, bi(n));
 }
 
-void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
-                  const double* b, double beta, double* c) {
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a, const double* b,
+          double beta, double* c) {
   if (m == 0 || n == 0) return;
   cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b,
               tb ? bi(k) : bi(n), beta, c, bi(n));
@@ -33,8 +33,8 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   if (sa.size() != 2 || sb.size() != 2)
     throw ShapeError(fmt::format("matmul: needs two 2-D arrays, got shapes {} and {}", shape_str(sa), shape_str(sb)));
   if (sa[1] != sb[0])
-    throw ShapeError(fmt::format("matmul: shapes {} and {} are not aligned: {} (dim 1) != {} (dim 0)",
-                                 shape_str(sa), shape_str(sb), sa[1], sb[0]));
+    throw ShapeError(fmt::format("matmul: shapes {} and {} are not aligned: {} (dim 1) != {} (dim 0)", shape_str(sa),
+                                 shape_str(sb), sa[1], sb[0]));
   const std::size_t m = sa[0], k = sa[1], n = sb[1];
   Var<T> c = detail::make_output("matmul", Shape{m, n}, a, b);
   if (k == 0)

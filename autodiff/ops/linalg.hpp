@@ -7,7 +7,8 @@ namespace tapir {
 
 /// C = A B for A (m, k) and B (k, n);  dA = G Bᵀ, dB = Aᵀ G. Forward and both backward products are
 /// single gemm calls with the transposes passed as BLAS flags and beta = 1 to accumulate in place.
-template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b);
+template <class T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b);
 
 /// C = op(A) op(B) with plain arrays (no tape): the BLAS call matmul uses, for code outside the tape.
 /// Row-major: C (m, n) = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when trans_x; op(A) is (m, k).

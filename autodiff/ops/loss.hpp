@@ -9,6 +9,7 @@ namespace tapir {
 ///   y = −[t log σ(l) + (1 − t) log(1 − σ(l))] = max(l, 0) − l t + log1p(e^(−|l|)),
 /// finite for any finite l (no log of a sigmoid).  dy/dl = σ(l) − t,  dy/dt = −l.
 /// Reduce it yourself (sum over pixels for a Bernoulli log-likelihood, mean for a classifier).
-template <class T> Var<T> binary_cross_entropy_with_logits(const Var<T>& logits, const Var<T>& target);
+template <class T>
+Var<T> binary_cross_entropy_with_logits(const Var<T>& logits, const Var<T>& target);
 
 }  // namespace tapir

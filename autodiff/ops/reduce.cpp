@@ -93,6 +93,10 @@ void max_loop(const T* x, const AxisSplit& sp, T* out) {
 /// out[o, i] = logsumexp_k x[o, k, i], shifting by the max (by 0 when the max is ±∞).
 template <class T>
 void logsumexp_loop(const T* x, const AxisSplit& sp, T* out) {
+  if (sp.n == 0) {  // the log of an empty sum, as NumPy and PyTorch
+    std::fill(out, out + sp.outer * sp.inner, -std::numeric_limits<T>::infinity());
+    return;
+  }
   max_loop(x, sp, out);
   std::vector<T> acc(sp.inner);
   for (std::size_t o = 0; o < sp.outer; ++o) {
@@ -184,6 +188,7 @@ template <class T>
 Var<T> softmax_impl(const char* op, const Var<T>& x, int axis, bool log_space) {
   if (x.dim() == 0) throw ShapeError(fmt::format("{}: needs at least one axis, got a 0-d array", op));
   const AxisSplit sp = detail::split_axis(x.shape(), normalize_axis(op, axis, x.dim()));
+  if (sp.n == 0) throw ShapeError(fmt::format("{}: axis {} of shape {} is empty", op, axis, shape_str(x.shape())));
   Var<T> y = detail::make_output(op, x.shape(), x);
   std::vector<T> lse(sp.outer * sp.inner);
   logsumexp_loop(x.value().data(), sp, lse.data());
@@ -222,30 +227,57 @@ Var<T> softmax_impl(const char* op, const Var<T>& x, int axis, bool log_space) {
 
 }  // namespace
 
-template <class T> Var<T> sum(const Var<T>& x) { return sum_impl(x, std::nullopt, false, false); }
-template <class T> Var<T> sum(const Var<T>& x, int axis, bool keepdims) { return sum_impl(x, axis, keepdims, false); }
-template <class T> Var<T> mean(const Var<T>& x) { return sum_impl(x, std::nullopt, false, true); }
-template <class T> Var<T> mean(const Var<T>& x, int axis, bool keepdims) { return sum_impl(x, axis, keepdims, true); }
-template <class T> Var<T> max(const Var<T>& x) { return max_impl(x, std::nullopt, false); }
-template <class T> Var<T> max(const Var<T>& x, int axis, bool keepdims) { return max_impl(x, axis, keepdims); }
-template <class T> Var<T> logsumexp(const Var<T>& x) { return logsumexp_impl(x, std::nullopt, false); }
+template <class T>
+Var<T> sum(const Var<T>& x) {
+  return sum_impl(x, std::nullopt, false, false);
+}
+template <class T>
+Var<T> sum(const Var<T>& x, int axis, bool keepdims) {
+  return sum_impl(x, axis, keepdims, false);
+}
+template <class T>
+Var<T> mean(const Var<T>& x) {
+  return sum_impl(x, std::nullopt, false, true);
+}
+template <class T>
+Var<T> mean(const Var<T>& x, int axis, bool keepdims) {
+  return sum_impl(x, axis, keepdims, true);
+}
+template <class T>
+Var<T> max(const Var<T>& x) {
+  return max_impl(x, std::nullopt, false);
+}
+template <class T>
+Var<T> max(const Var<T>& x, int axis, bool keepdims) {
+  return max_impl(x, axis, keepdims);
+}
+template <class T>
+Var<T> logsumexp(const Var<T>& x) {
+  return logsumexp_impl(x, std::nullopt, false);
+}
 template <class T>
 Var<T> logsumexp(const Var<T>& x, int axis, bool keepdims) {
   return logsumexp_impl(x, axis, keepdims);
 }
-template <class T> Var<T> softmax(const Var<T>& x, int axis) { return softmax_impl("softmax", x, axis, false); }
-template <class T> Var<T> log_softmax(const Var<T>& x, int axis) { return softmax_impl("log_softmax", x, axis, true); }
+template <class T>
+Var<T> softmax(const Var<T>& x, int axis) {
+  return softmax_impl("softmax", x, axis, false);
+}
+template <class T>
+Var<T> log_softmax(const Var<T>& x, int axis) {
+  return softmax_impl("log_softmax", x, axis, true);
+}
 
-#define TAPIR_INSTANTIATE(T)                                 \
-  template Var<T> sum(const Var<T>&);                        \
-  template Var<T> sum(const Var<T>&, int, bool);             \
-  template Var<T> mean(const Var<T>&);                       \
-  template Var<T> mean(const Var<T>&, int, bool);            \
-  template Var<T> max(const Var<T>&);                        \
-  template Var<T> max(const Var<T>&, int, bool);             \
-  template Var<T> logsumexp(const Var<T>&);                  \
-  template Var<T> logsumexp(const Var<T>&, int, bool);       \
-  template Var<T> softmax(const Var<T>&, int);               \
+#define TAPIR_INSTANTIATE(T)                           \
+  template Var<T> sum(const Var<T>&);                  \
+  template Var<T> sum(const Var<T>&, int, bool);       \
+  template Var<T> mean(const Var<T>&);                 \
+  template Var<T> mean(const Var<T>&, int, bool);      \
+  template Var<T> max(const Var<T>&);                  \
+  template Var<T> max(const Var<T>&, int, bool);       \
+  template Var<T> logsumexp(const Var<T>&);            \
+  template Var<T> logsumexp(const Var<T>&, int, bool); \
+  template Var<T> softmax(const Var<T>&, int);         \
   template Var<T> log_softmax(const Var<T>&, int);
 
 TAPIR_INSTANTIATE(float)

@@ -29,7 +29,8 @@ Var<T> reshape(const Var<T>& x, const std::vector<long>& shape) {
     if (shape[i] == -1 && infer < 0) {
       infer = static_cast<int>(i);
     } else if (shape[i] < 0) {
-      throw ShapeError(fmt::format("reshape: invalid dimension {} in the target shape (only one −1 is allowed)", shape[i]));
+      throw ShapeError(
+          fmt::format("reshape: invalid dimension {} in the target shape (only one −1 is allowed)", shape[i]));
     } else {
       out[i] = static_cast<std::size_t>(shape[i]);
       known *= out[i];
@@ -42,8 +43,8 @@ Var<T> reshape(const Var<T>& x, const std::vector<long>& shape) {
     out[static_cast<std::size_t>(infer)] = x.size() / known;
   }
   if (shape_size(out) != x.size())
-    throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) into {} ({} elements)",
-                                 shape_str(x.shape()), x.size(), shape_str(out), shape_size(out)));
+    throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) into {} ({} elements)", shape_str(x.shape()),
+                                 x.size(), shape_str(out), shape_size(out)));
   Var<T> y = detail::make_output("reshape", out, x);
   std::copy(x.value().begin(), x.value().end(), y.out().begin());
   y.on_backward([x, y] {
@@ -61,8 +62,8 @@ Var<T> transpose(const Var<T>& x, const std::vector<std::size_t>& perm) {
   if (!valid) {
     std::string ps;
     for (std::size_t p : perm) ps += (ps.empty() ? "" : ", ") + std::to_string(p);
-    throw ShapeError(fmt::format("transpose: ({}) is not a permutation of the {} axes of shape {}", ps, s.size(),
-                                 shape_str(s)));
+    throw ShapeError(
+        fmt::format("transpose: ({}) is not a permutation of the {} axes of shape {}", ps, s.size(), shape_str(s)));
   }
   Shape out(s.size());
   std::vector<std::size_t> inverse(s.size());
@@ -99,9 +100,10 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis) {
     bool ok = s.size() == s0.size();
     for (std::size_t i = 0; ok && i < s.size(); ++i) ok = i == a || s[i] == s0[i];
     if (!ok)
-      throw ShapeError(fmt::format("concat: input {} has shape {}, which does not match input 0's shape {} "
-                                   "outside axis {}",
-                                   j, shape_str(s), shape_str(s0), a));
+      throw ShapeError(
+          fmt::format("concat: input {} has shape {}, which does not match input 0's shape {} "
+                      "outside axis {}",
+                      j, shape_str(s), shape_str(s0), a));
     out[a] += s[a];
     requires_grad = requires_grad || xs[j].requires_grad();
   }
@@ -192,13 +194,13 @@ Var<T> index_select(const Var<T>& x, const std::vector<std::size_t>& indices) {
   return y;
 }
 
-#define TAPIR_INSTANTIATE(T)                                                          \
-  template Var<T> reshape(const Var<T>&, const std::vector<long>&);                   \
-  template Var<T> transpose(const Var<T>&);                                           \
-  template Var<T> transpose(const Var<T>&, const std::vector<std::size_t>&);          \
-  template Var<T> concat(const std::vector<Var<T>>&, int);                            \
-  template Var<T> stack(const std::vector<Var<T>>&, int);                             \
-  template Var<T> slice_rows(const Var<T>&, std::size_t, std::size_t);                \
+#define TAPIR_INSTANTIATE(T)                                                 \
+  template Var<T> reshape(const Var<T>&, const std::vector<long>&);          \
+  template Var<T> transpose(const Var<T>&);                                  \
+  template Var<T> transpose(const Var<T>&, const std::vector<std::size_t>&); \
+  template Var<T> concat(const std::vector<Var<T>>&, int);                   \
+  template Var<T> stack(const std::vector<Var<T>>&, int);                    \
+  template Var<T> slice_rows(const Var<T>&, std::size_t, std::size_t);       \
   template Var<T> index_select(const Var<T>&, const std::vector<std::size_t>&);
 
 TAPIR_INSTANTIATE(float)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every system package tapir builds with, from Debian's archive, when missing.
+# Used by the README and by .ci/run. Safe to run again: it installs only what is absent.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  xtl-dev libxsimd-dev xtensor-dev libxtensor-blas-dev
+  doctest-dev libfmt-dev libopenblas-dev
+  zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
