@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "autodiff/array.hpp"
@@ -346,10 +347,15 @@ void Var<T>::add_grad_unbroadcast(const E& g) const {
   const Shape gs(gshape.begin(), gshape.end());
   if (!broadcasts_to(target, gs))
     detail::throw_grad_shape(tape_->running_ ? tape_->running_->op : n.op, n.label, gs, target);
-  Array<T> full = g;  // the broadcast-shaped gradient, evaluated once
-  accumulate_grad([&](Array<T>& buf, bool accumulate) {
-    unbroadcast_into(full.data(), full.shape(), buf.data(), target, accumulate);
-  });
+  auto reduce = [&](const Array<T>& full) {
+    accumulate_grad([&](Array<T>& buf, bool accumulate) {
+      unbroadcast_into(full.data(), full.shape(), buf.data(), target, accumulate);
+    });
+  };
+  if constexpr (std::is_same_v<E, Array<T>>)
+    reduce(g);  // already evaluated: no copy
+  else
+    reduce(Array<T>(g));  // the broadcast-shaped gradient, evaluated once
 }
 
 }  // namespace tapir

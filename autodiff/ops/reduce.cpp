@@ -46,10 +46,13 @@ template <class T>
 void sum_loop(const T* x, const AxisSplit& sp, T* out) {
   if (sp.inner == 1) {
     for (std::size_t o = 0; o < sp.outer; ++o) {
-      double acc = 0;
+      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent partial sums: not latency-bound
       const T* row = x + o * sp.n;
-      for (std::size_t k = 0; k < sp.n; ++k) acc += row[k];
-      out[o] = static_cast<T>(acc);
+      std::size_t k = 0;
+      for (; k + 8 <= sp.n; k += 8)
+        for (int j = 0; j < 8; ++j) acc[j] += row[k + j];
+      for (; k < sp.n; ++k) acc[0] += row[k];
+      out[o] = static_cast<T>(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
     }
     return;
   }
@@ -65,6 +68,17 @@ void sum_loop(const T* x, const AxisSplit& sp, T* out) {
 /// dx[o, k, i] (+)= scale · g[o, i]
 template <class T>
 void spread_loop(const T* g, const AxisSplit& sp, T scale, T* dx, bool accumulate) {
+  if (sp.inner == 1) {  // contiguous rows: a fill (or add) of one value per row, which vectorises
+    for (std::size_t o = 0; o < sp.outer; ++o) {
+      T* row = dx + o * sp.n;
+      const T v = scale * g[o];
+      if (accumulate)
+        for (std::size_t k = 0; k < sp.n; ++k) row[k] += v;
+      else
+        std::fill(row, row + sp.n, v);
+    }
+    return;
+  }
   for (std::size_t o = 0; o < sp.outer; ++o)
     for (std::size_t k = 0; k < sp.n; ++k) {
       T* row = dx + (o * sp.n + k) * sp.inner;
