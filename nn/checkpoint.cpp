@@ -1,0 +1,374 @@
+// tapir/nn/checkpoint.cpp — safetensors reading/writing with validation and atomic replacement.
+#include "nn/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+namespace tapir::nn {
+
+namespace {
+
+constexpr std::uint64_t kMaxHeader = 100u << 20;  // as the reference implementation: 100 MB
+constexpr const char* kFormat = "tapir-checkpoint/1";
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw Error(fmt::format("{}: {}", path, what));
+}
+
+[[noreturn]] void fail_errno(const std::string& path, const char* call) {
+  fail(path, fmt::format("{} failed: {}", call, std::strerror(errno)));
+}
+
+bool little_endian() {
+  const std::uint16_t one = 1;
+  unsigned char b;
+  std::memcpy(&b, &one, 1);
+  return b == 1;
+}
+
+std::uint32_t crc32_of(const std::vector<char>& bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::size_t done = 0;
+  while (done < bytes.size()) {  // zlib takes uInt lengths
+    const std::size_t n = std::min<std::size_t>(bytes.size() - done, 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), static_cast<uInt>(n));
+    done += n;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+template <class T>
+void append_tensor(const std::string& name, const Array<T>& a, const char* dtype, nlohmann::json& header,
+                   std::vector<char>& data) {
+  const std::size_t begin = data.size();
+  const std::size_t bytes = a.size() * sizeof(T);
+  data.resize(begin + bytes);
+  if (bytes) std::memcpy(data.data() + begin, a.data(), bytes);
+  header[name] = {{"dtype", dtype},
+                  {"shape", std::vector<std::size_t>(a.shape().begin(), a.shape().end())},
+                  {"data_offsets", {begin, begin + bytes}}};
+}
+
+/// Writes `bytes` fully to fd; throws naming `path` on error.
+void write_all(int fd, const char* bytes, std::size_t n, const std::string& path) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, bytes, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      fail_errno(path, "write");
+    }
+    bytes += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+std::string dir_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+}  // namespace
+
+void write_safetensors(const std::string& path, const NamedTensors& tensors) {
+  if (!little_endian()) fail(path, "safetensors is little-endian; big-endian hosts are not supported");
+  for (const auto& [name, a] : tensors.f32)
+    if (tensors.f64.count(name)) fail(path, fmt::format("tensor name '{}' is used twice", name));
+  nlohmann::json header = nlohmann::json::object();
+  std::vector<char> data;
+  // One name-ordered pass over both dtypes, so offsets increase with the names.
+  auto f = tensors.f32.begin();
+  auto d = tensors.f64.begin();
+  while (f != tensors.f32.end() || d != tensors.f64.end()) {
+    if (d == tensors.f64.end() || (f != tensors.f32.end() && f->first < d->first)) {
+      append_tensor(f->first, f->second, "F32", header, data);
+      ++f;
+    } else {
+      append_tensor(d->first, d->second, "F64", header, data);
+      ++d;
+    }
+  }
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& [k, v] : tensors.metadata) meta[k] = v;
+  meta["data_crc32"] = fmt::format("{:08x}", crc32_of(data));
+  header["__metadata__"] = meta;
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // align the data to 8 bytes, as the reference writer
+  const std::uint64_t n = text.size();
+
+  std::string tmp = path + ".tmp-XXXXXX";
+  std::vector<char> tmpl(tmp.begin(), tmp.end());
+  tmpl.push_back('\0');
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) fail_errno(path, "creating a temporary file (mkstemp)");
+  tmp = tmpl.data();
+  try {
+    char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    write_all(fd, len, 8, tmp);
+    write_all(fd, text.data(), text.size(), tmp);
+    write_all(fd, data.data(), data.size(), tmp);
+    if (::fchmod(fd, 0644) != 0) fail_errno(tmp, "fchmod");
+    if (::fsync(fd) != 0) fail_errno(tmp, "fsync");
+    if (::close(fd) != 0) fail_errno(tmp, "close");
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    errno = e;
+    fail_errno(path, "rename");
+  }
+  const int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {  // make the rename itself durable
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+NamedTensors read_safetensors(const std::string& path) {
+  if (!little_endian()) fail(path, "safetensors is little-endian; big-endian hosts are not supported");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, fmt::format("cannot open for reading: {}", std::strerror(errno)));
+  in.seekg(0, std::ios::end);
+  const std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
+  in.seekg(0);
+  if (size < 8) fail(path, fmt::format("file is {} bytes, too short for the 8-byte header length", size));
+  unsigned char len[8];
+  in.read(reinterpret_cast<char*>(len), 8);
+  std::uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<std::uint64_t>(len[i]) << (8 * i);
+  if (n > kMaxHeader || n > size - 8)
+    fail(path, fmt::format("header length {} (bytes 0–7) exceeds the file's {} bytes after it (truncated or not "
+                           "a safetensors file)",
+                           n, size - 8));
+  std::string text(n, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(n));
+  const std::uint64_t data_len = size - 8 - n;
+  std::vector<char> data(data_len);
+  in.read(data.data(), static_cast<std::streamsize>(data_len));
+  if (!in) fail(path, "read error");
+
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, fmt::format("header JSON (bytes 8–{}) is invalid: {}", 8 + n, e.what()));
+  }
+  if (!header.is_object()) fail(path, "header JSON is not an object");
+
+  NamedTensors out;
+  struct Span {
+    std::uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Span> spans;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const nlohmann::json& v = it.value();
+    if (name == "__metadata__") {
+      if (!v.is_object()) fail(path, "__metadata__ is not an object");
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string()) fail(path, fmt::format("__metadata__ value of '{}' is not a string", m.key()));
+        out.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    auto bad = [&](const std::string& what) { fail(path, fmt::format("tensor '{}': {}", name, what)); };
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+      bad("entry needs dtype, shape and data_offsets");
+    if (!v["dtype"].is_string()) bad("dtype is not a string");
+    const std::string dtype = v["dtype"].get<std::string>();
+    if (dtype != "F32" && dtype != "F64") bad(fmt::format("dtype '{}' is not supported (F32 or F64)", dtype));
+    Shape shape;
+    if (!v["shape"].is_array()) bad("shape is not an array");
+    for (const auto& d : v["shape"]) {
+      if (!d.is_number_unsigned()) bad("shape holds a value that is not a non-negative integer");
+      shape.push_back(d.get<std::size_t>());
+    }
+    const auto& off = v["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+      bad("data_offsets must be two non-negative integers");
+    const std::uint64_t begin = off[0].get<std::uint64_t>(), end = off[1].get<std::uint64_t>();
+    const std::size_t elem = dtype == "F32" ? 4 : 8;
+    if (begin > end || end > data_len)
+      bad(fmt::format("data_offsets [{}, {}] fall outside the {} data bytes (file bytes {}–{}): truncated?", begin, end,
+                      data_len, 8 + n, size));
+    if (end - begin != shape_size(shape) * elem)
+      bad(fmt::format("shape {} of {} needs {} bytes, data_offsets give {}", shape_str(shape), dtype,
+                      shape_size(shape) * elem, end - begin));
+    spans.push_back({begin, end, name});
+    if (dtype == "F32") {
+      Array<float> a = Array<float>::from_shape(shape);
+      if (a.size()) std::memcpy(a.data(), data.data() + begin, end - begin);
+      out.f32.emplace(name, std::move(a));
+    } else {
+      Array<double> a = Array<double>::from_shape(shape);
+      if (a.size()) std::memcpy(a.data(), data.data() + begin, end - begin);
+      out.f64.emplace(name, std::move(a));
+    }
+  }
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  std::uint64_t expected = 0;
+  for (const Span& s : spans) {
+    if (s.begin != expected)
+      fail(path, fmt::format("tensor '{}' starts at data byte {} but the previous tensor ends at {} (overlap or gap)",
+                             s.name, s.begin, expected));
+    expected = s.end;
+  }
+  if (expected != data_len)
+    fail(path,
+         fmt::format("the tensors cover {} data bytes but the file holds {} (trailing bytes)", expected, data_len));
+  if (auto it = out.metadata.find("data_crc32"); it != out.metadata.end()) {
+    const std::string actual = fmt::format("{:08x}", crc32_of(data));
+    if (actual != it->second)
+      fail(path, fmt::format("data checksum mismatch (stored crc32 {}, computed {}): the file is corrupt", it->second,
+                             actual));
+  }
+  return out;
+}
+
+std::string rng_state_to_string(const Rng::State& s) {
+  std::uint64_t spare_bits;
+  std::memcpy(&spare_bits, &s.spare, 8);
+  return fmt::format("{:016x}:{:016x}:{:016x}:{:016x}:{}:{:016x}", s.s[0], s.s[1], s.s[2], s.s[3], s.has_spare ? 1 : 0,
+                     spare_bits);
+}
+
+Rng::State rng_state_from_string(const std::string& text) {
+  Rng::State s;
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i)
+    if (i == text.size() || text[i] == ':') {
+      parts.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  auto hex = [&](const std::string& p) {
+    if (p.empty() || p.size() > 16 || p.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw Error(fmt::format("generator state '{}' is malformed", text));
+    return std::stoull(p, nullptr, 16);
+  };
+  if (parts.size() != 6 || (parts[4] != "0" && parts[4] != "1"))
+    throw Error(fmt::format("generator state '{}' is malformed (expected 6 ':'-separated fields)", text));
+  for (int i = 0; i < 4; ++i) s.s[i] = hex(parts[i]);
+  s.has_spare = parts[4] == "1";
+  const std::uint64_t bits = hex(parts[5]);
+  std::memcpy(&s.spare, &bits, 8);
+  return s;
+}
+
+namespace {
+template <class T>
+constexpr const char* dtype_name() {
+  return sizeof(T) == 4 ? "F32" : "F64";
+}
+template <class T>
+std::map<std::string, Array<T>>& tensors_of(NamedTensors& t) {
+  if constexpr (sizeof(T) == 4)
+    return t.f32;
+  else
+    return t.f64;
+}
+}  // namespace
+
+template <class T>
+void save_checkpoint(const std::string& path, const Module<T>& model, const CheckpointInfo& info,
+                     const optim::Optimizer<T>* optimizer) {
+  NamedTensors t;
+  auto& m = tensors_of<T>(t);
+  for (const auto& [name, p] : model.named_parameters()) m[name] = p->value();
+  if (optimizer) {
+    for (auto& [key, a] : optimizer->state_dict()) m["optim." + key] = a;
+    t.metadata["optimizer"] = optimizer->name();
+  }
+  for (const auto& [k, v] : info.extra) t.metadata["extra." + k] = v;
+  t.metadata["format"] = kFormat;
+  t.metadata["dtype"] = dtype_name<T>();
+  t.metadata["step"] = std::to_string(info.step);
+  t.metadata["config"] = info.config.dump();
+  if (info.rng) t.metadata["rng"] = rng_state_to_string(*info.rng);
+  write_safetensors(path, t);
+}
+
+template <class T>
+CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim::Optimizer<T>* optimizer) {
+  NamedTensors t = read_safetensors(path);
+  auto meta = [&](const char* key) -> const std::string* {
+    auto it = t.metadata.find(key);
+    return it == t.metadata.end() ? nullptr : &it->second;
+  };
+  if (!meta("format") || *meta("format") != kFormat)
+    fail(path, fmt::format("not a tapir checkpoint (metadata 'format' is {}, expected '{}')",
+                           meta("format") ? "'" + *meta("format") + "'" : "missing", kFormat));
+  if (!meta("dtype") || *meta("dtype") != dtype_name<T>())
+    fail(path, fmt::format("checkpoint holds {} tensors but the model is {}", meta("dtype") ? *meta("dtype") : "?",
+                           dtype_name<T>()));
+  auto& tensors = tensors_of<T>(t);
+  const auto params = model.named_parameters();
+  // Validate everything before touching the model.
+  for (const auto& [name, p] : params) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) fail(path, fmt::format("parameter '{}' is missing from the checkpoint", name));
+    if (it->second.shape() != p->shape())
+      fail(path, fmt::format("parameter '{}' has shape {} in the checkpoint but {} in the model", name,
+                             shape_str(it->second.shape()), shape_str(p->shape())));
+  }
+  typename optim::Optimizer<T>::StateDict optim_state;
+  for (auto& [name, a] : tensors) {
+    if (name.rfind("optim.", 0) == 0) {
+      optim_state.emplace(name.substr(6), a);
+      continue;
+    }
+    bool known = false;
+    for (const auto& [pname, p] : params) known = known || pname == name;
+    if (!known) fail(path, fmt::format("tensor '{}' in the checkpoint is not a parameter of the model", name));
+  }
+  CheckpointInfo info;
+  try {
+    info.config = nlohmann::json::parse(meta("config") ? *meta("config") : "{}");
+    info.step = meta("step") ? std::stol(*meta("step")) : 0;
+  } catch (const std::exception& e) {
+    fail(path, fmt::format("metadata 'config' or 'step' is malformed: {}", e.what()));
+  }
+  if (meta("rng")) info.rng = rng_state_from_string(*meta("rng"));
+  for (const auto& [k, v] : t.metadata)
+    if (k.rfind("extra.", 0) == 0) info.extra[k.substr(6)] = v;
+  if (optimizer) {
+    if (optim_state.empty()) fail(path, "the checkpoint holds no optimizer state");
+    if (!meta("optimizer") || *meta("optimizer") != optimizer->name())
+      fail(path, fmt::format("the checkpoint's optimizer is '{}', not '{}'",
+                             meta("optimizer") ? *meta("optimizer") : "?", optimizer->name()));
+    const auto saved = optimizer->state_dict();
+    try {
+      optimizer->load_state_dict(optim_state);
+    } catch (const Error& e) {
+      optimizer->load_state_dict(saved);  // leave the optimizer as it was
+      fail(path, e.what());
+    }
+  }
+  for (const auto& [name, p] : params) {
+    p->value() = tensors.at(name);
+    p->zero_grad();
+  }
+  return info;
+}
+
+template void save_checkpoint(const std::string&, const Module<float>&, const CheckpointInfo&,
+                              const optim::Optimizer<float>*);
+template void save_checkpoint(const std::string&, const Module<double>&, const CheckpointInfo&,
+                              const optim::Optimizer<double>*);
+template CheckpointInfo load_checkpoint(const std::string&, Module<float>&, optim::Optimizer<float>*);
+template CheckpointInfo load_checkpoint(const std::string&, Module<double>&, optim::Optimizer<double>*);
+
+}  // namespace tapir::nn

@@ -1,0 +1,65 @@
+// tapir/nn/checkpoint.hpp — checkpoints in the safetensors format.
+//
+// File layout (https://github.com/huggingface/safetensors): an 8-byte little-endian header length N,
+// N bytes of JSON {"<name>": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
+// "__metadata__": {string: string}}, then the tensors' bytes (little-endian, row-major, offsets
+// relative to the end of the header). Python's `safetensors.numpy.load_file` reads it as is.
+//
+// A tapir checkpoint stores every named parameter under its hierarchical name, the optimizer's state
+// under "optim.<key>", and in __metadata__: format, dtype, step, the model config (JSON text), the
+// generator state, the optimizer's name, and a CRC-32 of the data bytes (so a flipped bit is caught).
+//
+// Writes are atomic: a temporary file in the same directory, fsync, rename over the target, fsync of
+// the directory. A crash or error mid-write leaves the previous checkpoint untouched. Loading
+// validates everything (header, sizes, dtypes, offsets, names and shapes against the model) before it
+// changes any parameter, so a bad file never leaves a half-loaded model.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "autodiff/random.hpp"
+#include "nn/module.hpp"
+#include "nn/optim/optimizer.hpp"
+
+namespace tapir::nn {
+
+/// What a checkpoint carries besides the tensors.
+struct CheckpointInfo {
+  nlohmann::json config = nlohmann::json::object();  // the model/run configuration
+  long step = 0;                                     // training step (or samples seen)
+  std::optional<Rng::State> rng;                     // generator state, to resume the same stream
+  std::map<std::string, std::string> extra;          // any other strings
+};
+
+/// A tensor as read from or written to a safetensors file (dtype F32 or F64).
+struct NamedTensors {
+  std::map<std::string, Array<float>> f32;
+  std::map<std::string, Array<double>> f64;
+  std::map<std::string, std::string> metadata;
+};
+
+/// Writes `tensors` atomically as a safetensors file at `path`. Throws tapir::Error naming the path
+/// and the failing system call.
+void write_safetensors(const std::string& path, const NamedTensors& tensors);
+/// Reads and validates a safetensors file (F32 and F64 tensors). Throws tapir::Error naming the path
+/// and what is wrong (header length, JSON, dtype, shape, offsets with byte positions).
+NamedTensors read_safetensors(const std::string& path);
+
+/// Saves `model`'s parameters, `info`, and (if given) `optimizer`'s state to `path`, atomically.
+template <class T>
+void save_checkpoint(const std::string& path, const Module<T>& model, const CheckpointInfo& info,
+                     const optim::Optimizer<T>* optimizer = nullptr);
+
+/// Loads a checkpoint into `model` (and `optimizer`): every parameter must be present with the same
+/// dtype and shape, and no unknown tensor may be present. Nothing is changed unless all checks pass.
+template <class T>
+CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim::Optimizer<T>* optimizer = nullptr);
+
+/// Rng::State as text ("s0:s1:s2:s3:has_spare:spare-bits", hex) and back; throws on malformed text.
+std::string rng_state_to_string(const Rng::State& s);
+Rng::State rng_state_from_string(const std::string& text);
+
+}  // namespace tapir::nn
