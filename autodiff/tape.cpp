@@ -216,7 +216,6 @@ Var<T> Tape<T>::variable(const Array<T>& value) {
 
 template <class T>
 Var<T> Tape<T>::param(Parameter<T>& p) {
-  if (p.grad().shape() != p.value().shape()) p.grad() = xt::zeros<T>(p.value().shape());
   Var<T> v = push("param", Shape{}, p.requires_grad());
   detail::Node<T>& n = nodes_[size_ - 1];
   n.param = &p;

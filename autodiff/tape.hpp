@@ -41,12 +41,19 @@ class Parameter {
   const Array<T>& value() const { return value_; }
   /// Mutable access for optimizers and initialisers. Keep the shape: reshape with set_value().
   Array<T>& value() { return value_; }
-  const Array<T>& grad() const { return grad_; }
-  Array<T>& grad() { return grad_; }
+  const Array<T>& grad() const {
+    materialize();
+    return grad_;
+  }
+  Array<T>& grad() {
+    materialize();
+    return grad_;
+  }
   /// Replaces the value (any shape) and resets the gradient to zeros of the new shape.
   void set_value(Array<T> value) {
     value_ = std::move(value);
     grad_ = xt::zeros<T>(value_.shape());
+    zeroed_ = false;
   }
   const Shape& shape() const { return value_.shape(); }
   std::size_t size() const { return value_.size(); }
@@ -54,12 +61,35 @@ class Parameter {
   void set_name(std::string name) { name_ = std::move(name); }
   bool requires_grad() const { return requires_grad_; }
   void set_requires_grad(bool on) { requires_grad_ = on; }
-  /// grad := 0 (in place, no reallocation).
-  void zero_grad() { std::fill(grad_.begin(), grad_.end(), T(0)); }
+  /// grad := 0. Lazy: the buffer is only marked, so the next backward writes its first contribution
+  /// (a gemm with beta = 0) instead of adding to a cleared buffer; reading grad() clears it for real.
+  void zero_grad() { zeroed_ = true; }
+
+  /// For the tape: the gradient buffer (resized to the value's shape) and whether it logically holds
+  /// zeros — then the caller must overwrite, not add. The mark is consumed.
+  Array<T>& grad_for_accumulate(bool& overwrite) {
+    if (grad_.shape() != value_.shape()) {
+      grad_.resize(value_.shape());
+      zeroed_ = true;
+    }
+    overwrite = zeroed_;
+    zeroed_ = false;
+    return grad_;
+  }
 
  private:
   Array<T> value_;
-  Array<T> grad_;
+  void materialize() const {
+    if (grad_.shape() != value_.shape()) {
+      grad_.resize(value_.shape());
+      zeroed_ = true;
+    }
+    if (zeroed_) std::fill(grad_.begin(), grad_.end(), T(0));
+    zeroed_ = false;
+  }
+
+  mutable Array<T> grad_;
+  mutable bool zeroed_ = false;
   std::string name_;
   bool requires_grad_ = true;
 };
@@ -304,7 +334,9 @@ void Var<T>::accumulate_grad(F&& fn) const {
   detail::Node<T>& n = node();
   if (!n.requires_grad) return;
   if (n.param) {
-    fn(n.param->grad(), true);
+    bool overwrite = false;
+    Array<T>& g = n.param->grad_for_accumulate(overwrite);
+    fn(g, !overwrite);
   } else if (n.has_grad) {
     fn(n.grad, true);
   } else {

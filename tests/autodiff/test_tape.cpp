@@ -174,3 +174,19 @@ TEST_CASE("a custom op passing a gradient of the wrong shape gets a ShapeError, 
   sum(bad(x, Shape{3, 2})).backward();
   check_close(x.grad(), arr({2}, {3, 3}), 0);
 }
+
+TEST_CASE("zero_grad is lazy but exact: the next backward overwrites, later ones add") {
+  Parameter<double> w(arr({2, 2}, {1, 2, 3, 4}), "w");
+  Tape<double> tape;
+  Var<double> x = tape.constant(arr({1, 2}, {1, 1}));
+  sum(matmul(x, tape.param(w))).backward();
+  sum(matmul(x, tape.param(w))).backward();
+  check_close(w.grad(), arr({2, 2}, {2, 2, 2, 2}), 0);
+  w.zero_grad();
+  sum(matmul(x, tape.param(w)) * 3.0).backward();  // gemm with beta = 0 into the marked buffer
+  check_close(w.grad(), arr({2, 2}, {3, 3, 3, 3}), 0);
+  w.zero_grad();
+  check_close(std::as_const(w).grad(), arr({2, 2}, {0, 0, 0, 0}), 0);  // reading clears for real
+  sum(tape.param(w) * 2.0).backward();                                 // an elementwise path, not BLAS
+  check_close(w.grad(), arr({2, 2}, {2, 2, 2, 2}), 0);
+}
