@@ -1,0 +1,231 @@
+// Data readers on small synthetic files (and, when ../shared/data exists, on the real files):
+// IDX plain and gzip, MAT level-5 plain and compressed, malformed inputs, binarisation, batching.
+#include <doctest/doctest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "autodiff/check.hpp"
+#include "models/data/dataset.hpp"
+#include "models/data/idx.hpp"
+
+using namespace tapir;
+using namespace tapir::models::data;
+using test::check_throws_with;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/tapir-data-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+using Bytes = std::vector<std::uint8_t>;
+void put_be32(Bytes& b, std::uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(v >> s));
+}
+void put_le32(Bytes& b, std::uint32_t v) {
+  for (int s = 0; s < 32; s += 8) b.push_back(static_cast<std::uint8_t>(v >> s));
+}
+void write(const std::string& p, const Bytes& b) {
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<long>(b.size()));
+}
+void write_gz(const std::string& p, const Bytes& b) {
+  gzFile f = gzopen(p.c_str(), "wb");
+  gzwrite(f, b.data(), static_cast<unsigned>(b.size()));
+  gzclose(f);
+}
+Bytes idx_images(std::uint32_t n, std::uint32_t rows, std::uint32_t cols) {
+  Bytes b = {0, 0, 8, 3};
+  put_be32(b, n);
+  put_be32(b, rows);
+  put_be32(b, cols);
+  for (std::uint32_t i = 0; i < n * rows * cols; ++i) b.push_back(static_cast<std::uint8_t>(i % 256));
+  return b;
+}
+Bytes idx_labels(std::uint32_t n) {
+  Bytes b = {0, 0, 8, 1};
+  put_be32(b, n);
+  for (std::uint32_t i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(i % 10));
+  return b;
+}
+/// A MAT level-5 file with one uint8 matrix `name` (rows × cols, column-major values), optionally
+/// wrapped in miCOMPRESSED.
+Bytes mat_file(const std::string& name, std::uint32_t rows, std::uint32_t cols, const Bytes& values, bool compress) {
+  Bytes b(128, ' ');
+  const std::string text = "MATLAB 5.0 MAT-file, test";
+  std::copy(text.begin(), text.end(), b.begin());
+  b[124] = 0x00;
+  b[125] = 0x01;
+  b[126] = 'I';
+  b[127] = 'M';
+  Bytes m;  // miMATRIX payload
+  auto pad = [](Bytes& x) {
+    while (x.size() % 8) x.push_back(0);
+  };
+  put_le32(m, 6), put_le32(m, 8), put_le32(m, 9), put_le32(m, 0);  // array flags: mxUINT8_CLASS
+  put_le32(m, 5), put_le32(m, 8), put_le32(m, rows), put_le32(m, cols);
+  put_le32(m, 1), put_le32(m, static_cast<std::uint32_t>(name.size()));
+  m.insert(m.end(), name.begin(), name.end());
+  pad(m);
+  put_le32(m, 2), put_le32(m, static_cast<std::uint32_t>(values.size()));
+  m.insert(m.end(), values.begin(), values.end());
+  pad(m);
+  Bytes elem;
+  put_le32(elem, 14), put_le32(elem, static_cast<std::uint32_t>(m.size()));
+  elem.insert(elem.end(), m.begin(), m.end());
+  if (compress) {
+    uLongf n = compressBound(elem.size());
+    Bytes z(n);
+    compress2(z.data(), &n, elem.data(), elem.size(), 6);
+    z.resize(n);
+    put_le32(b, 15), put_le32(b, static_cast<std::uint32_t>(z.size()));
+    b.insert(b.end(), z.begin(), z.end());
+  } else {
+    b.insert(b.end(), elem.begin(), elem.end());
+  }
+  return b;
+}
+}  // namespace
+
+TEST_CASE("IDX images and labels, plain and gzip, scaled to [0, 1]") {
+  TempDir dir;
+  write(dir / "train-images-idx3-ubyte", idx_images(5, 4, 3));
+  write_gz(dir / "train-labels-idx1-ubyte.gz", idx_labels(5));
+  Dataset d = load_mnist(dir.path.string(), Split::train);
+  CHECK(d.size() == 5);
+  CHECK(d.dim() == 12);
+  CHECK(d.x(1, 0) == doctest::Approx(12 / 255.0));
+  CHECK(d.labels == std::vector<int>{0, 1, 2, 3, 4});
+  write_gz(dir / "t10k-images-idx3-ubyte.gz", idx_images(2, 4, 3));
+  CHECK(load_mnist(dir.path.string(), Split::test).size() == 2);
+}
+
+TEST_CASE("malformed IDX files name the path and what was expected") {
+  TempDir dir;
+  const std::string p = dir / "x-idx3-ubyte";
+  Bytes good = idx_images(3, 2, 2);
+  write(p, Bytes(good.begin(), good.end() - 1));
+  check_throws_with([&] { read_idx(p, 3); }, {p, "need 12 data bytes", "truncated"});
+  Bytes bad = good;
+  bad[2] = 0x0d;
+  write(p, bad);
+  check_throws_with([&] { read_idx(p, 3); }, {p, "element type 0x0d"});
+  bad = good;
+  bad[0] = 0x50;
+  write(p, bad);
+  check_throws_with([&] { read_idx(p, 3); }, {p, "not an IDX file", "50 00 08 03"});
+  write(p, idx_labels(4));
+  check_throws_with([&] { read_idx(p, 3); }, {p, "rank 1", "expected rank 3"});
+  Bytes gz;
+  write_gz(p, good);
+  std::ifstream in(p, std::ios::binary);
+  gz.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  write(p, Bytes(gz.begin(), gz.begin() + static_cast<long>(gz.size() / 2)));
+  check_throws_with([&] { read_idx(p, 3); }, {p, "gzip", "truncated"});
+  check_throws_with([&] { load_mnist(dir / "nowhere", Split::train); }, {"nowhere", "not found", "fetch_data"});
+}
+
+TEST_CASE("MAT level-5 matrices, plain and compressed; Frey Face's layout and split") {
+  TempDir dir;
+  Bytes values(560 * 1965);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<std::uint8_t>((i * 7) % 256);
+  for (bool compress : {false, true}) {
+    CAPTURE(compress);
+    write(dir / "frey_rawface.mat", mat_file("ff", 560, 1965, values, compress));
+    MatMatrix m = read_mat_matrix(dir / "frey_rawface.mat", "ff");
+    CHECK(m.rows == 560);
+    CHECK(m.cols == 1965);
+    CHECK(m.column_major == values);
+    Dataset train = load_frey(dir.path.string(), Split::train), test = load_frey(dir.path.string(), Split::test);
+    CHECK(train.size() == 1765);
+    CHECK(test.size() == 200);
+    CHECK(train.rows == 28);
+    CHECK(train.cols == 20);
+    // frame f, pixel (r, c) is byte f·560 + r·20 + c of the column-major data
+    CHECK(test.x(3, 2 * 20 + 5) == doctest::Approx(values[(1765 + 3) * 560 + 45] / 255.0));
+    check_throws_with([&] { read_mat_matrix(dir / "frey_rawface.mat", "X"); }, {"no variable 'X'", "ff"});
+  }
+  write(dir / "bad.mat", Bytes(200, 'x'));
+  check_throws_with([&] { read_mat_matrix(dir / "bad.mat", "ff"); }, {"bad.mat", "not a MATLAB level-5"});
+  Bytes trunc = mat_file("ff", 560, 1965, values, false);
+  trunc.resize(trunc.size() - 1000);
+  write(dir / "trunc.mat", trunc);
+  check_throws_with([&] { read_mat_matrix(dir / "trunc.mat", "ff"); }, {"trunc.mat", "truncated"});
+}
+
+TEST_CASE("binarisation: threshold and dynamic") {
+  Dataset d;
+  d.x = Array<float>({{0.1f, 0.6f, 0.5f}, {0.9f, 0.0f, 1.0f}});
+  binarize_threshold(d);
+  CHECK(d.x == Array<float>({{0.f, 1.f, 0.f}, {1.f, 0.f, 1.f}}));
+  CHECK(d.binarization == "threshold");
+  Rng rng(1);
+  const Array<float> p = xt::full_like(Array<float>::from_shape({200, 100}), 0.3f);
+  Array<float> out;
+  binarize_dynamic(p, rng, out);
+  CHECK(xt::mean(out)() == doctest::Approx(0.3).epsilon(0.03));
+  Array<float> again;
+  Rng rng2(1);
+  binarize_dynamic(p, rng2, again);
+  CHECK(out == again);
+}
+
+TEST_CASE("BatchIterator covers every example once per epoch, seeded, with a short last batch") {
+  BatchIterator it(10, 4);
+  CHECK(it.batches_per_epoch() == 3);
+  Rng rng(3);
+  std::vector<std::size_t> idx, seen, sizes;
+  while (it.next(rng, idx)) {
+    sizes.push_back(idx.size());
+    seen.insert(seen.end(), idx.begin(), idx.end());
+  }
+  CHECK(sizes == std::vector<std::size_t>{4, 4, 2});
+  CHECK(std::set<std::size_t>(seen.begin(), seen.end()).size() == 10);
+  CHECK(it.epoch() == 1);
+  std::vector<std::size_t> second;
+  while (it.next(rng, idx)) second.insert(second.end(), idx.begin(), idx.end());
+  CHECK(second != seen);  // a new permutation each epoch
+  BatchIterator drop(10, 4, true, true);
+  std::size_t batches = 0;
+  while (drop.next(rng, idx)) ++batches;
+  CHECK(batches == 2);
+  Array<float> x = {{0.f, 1.f}, {2.f, 3.f}, {4.f, 5.f}}, out;
+  gather_rows(x, {2, 0}, out);
+  CHECK(out == Array<float>({{4.f, 5.f}, {0.f, 1.f}}));
+}
+
+TEST_CASE("the real files in ../shared/data (skipped when absent)") {
+  const std::string dir = std::string(TAPIR_SOURCE_DIR) + "/../shared/data";
+  if (!fs::exists(dir + "/mnist/t10k-images-idx3-ubyte.gz")) {
+    MESSAGE("../shared/data not found: skipped");
+    return;
+  }
+  Dataset test = load_mnist(dir + "/mnist", Split::test);
+  CHECK(test.size() == 10000);
+  CHECK(test.dim() == 784);
+  CHECK(std::count(test.labels.begin(), test.labels.end(), 0) == 980);
+  Dataset frey_mat = load_frey(dir, Split::train);
+  CHECK(frey_mat.size() == 1765);
+  CHECK(xt::amin(frey_mat.x)() == doctest::Approx(8 / 255.0));
+  CHECK(xt::amax(frey_mat.x)() <= 238 / 255.0 + 1e-6);
+  Dataset bin = load_binarized_mnist(dir + "/binarized_mnist", Split::test);
+  CHECK(bin.size() == 10000);
+  CHECK(xt::mean(bin.x)() == doctest::Approx(0.1325).epsilon(0.002));
+  // the .amat (compressed MAT) reader agrees with the IDX copy
+  MatMatrix m = read_mat_matrix(dir + "/binarized_mnist/binarized_mnist_valid.amat", "X");
+  Dataset valid = load_binarized_mnist(dir + "/binarized_mnist", Split::valid);
+  REQUIRE(m.rows == valid.size());
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < m.rows; i += 97)
+    for (std::size_t j = 0; j < 784; ++j) mismatches += (m.column_major[j * m.rows + i] != 0) != (valid.x(i, j) != 0);
+  CHECK(mismatches == 0);
+}
