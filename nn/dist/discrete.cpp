@@ -1,0 +1,260 @@
+// tapir/nn/dist/discrete.cpp — Bernoulli, Categorical, and the combinators built on other families:
+// Independent and MixtureSameFamily. Explicit instances for float and double at the bottom.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "nn/dist/bernoulli.hpp"
+#include "nn/dist/categorical.hpp"
+#include "nn/dist/independent.hpp"
+#include "nn/dist/mixture_same_family.hpp"
+
+namespace tapir::dist {
+
+namespace {
+/// σ(l) on a plain array, from e^(−|l|) so it never overflows.
+template <class T>
+Array<T> sigmoid_array(const Array<T>& l) {
+  Array<T> e = xt::exp(-xt::abs(l));
+  return xt::where(l >= T(0), T(1) / (T(1) + e), e / (T(1) + e));
+}
+}  // namespace
+
+// ---- Bernoulli ----------------------------------------------------------------------------------
+
+template <class T>
+Bernoulli<T>::Bernoulli(const Var<T>& logits) : Distribution<T>(logits.tape(), logits.shape(), {}), logits_(logits) {}
+
+template <class T>
+Var<T> Bernoulli<T>::probs() const {
+  return sigmoid(logits_);
+}
+
+template <class T>
+Var<T> Bernoulli<T>::log_prob(const Var<T>& value) const {
+  return value * logits_ - softplus(logits_);
+}
+
+template <class T>
+Var<T> Bernoulli<T>::sample(Rng& rng, const Shape& sample_shape) const {
+  Array<T> p = xt::broadcast(sigmoid_array(logits_.value()), this->extended_shape(sample_shape));
+  return this->tape().constant(bernoulli<T>(rng, p));
+}
+
+template <class T>
+Var<T> Bernoulli<T>::entropy() const {
+  return softplus(logits_) - logits_ * sigmoid(logits_);
+}
+
+template <class T>
+Var<T> Bernoulli<T>::variance() const {
+  return sigmoid(logits_) * sigmoid(-logits_);
+}
+
+// ---- Categorical --------------------------------------------------------------------------------
+
+namespace {
+Shape drop_last(const Shape& s) { return Shape(s.begin(), s.end() - 1); }
+}  // namespace
+
+template <class T>
+Categorical<T>::Categorical(const Var<T>& logits)
+    : Distribution<T>(logits.tape(), logits.dim() >= 1 ? drop_last(logits.shape()) : Shape{}, {}), logits_(logits) {
+  if (logits.dim() == 0 || logits.shape().back() == 0)
+    throw ShapeError(fmt::format(
+        "Categorical: logits of shape {} need rank ≥ 1 and at least one category on the last axis (B..., K)",
+        shape_str(logits.shape())));
+}
+
+template <class T>
+Var<T> Categorical<T>::log_probs() const {
+  return log_softmax(logits_, -1);
+}
+
+template <class T>
+Var<T> Categorical<T>::probs() const {
+  return softmax(logits_, -1);
+}
+
+template <class T>
+Var<T> Categorical<T>::log_prob(const Var<T>& value) const {
+  const std::size_t K = num_categories();
+  const Shape vshape = broadcast_params("Categorical.log_prob", "value", value.shape(), "batch", this->batch_shape_);
+  Array<T> v = xt::broadcast(value.value(), vshape);
+  Array<T> onehot = xt::zeros<T>(concat_shapes(vshape, Shape{K}));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const T k = v.data()[i];
+    if (!(k >= 0 && k < T(K) && k == std::floor(k)))
+      throw Error(
+          fmt::format("Categorical.log_prob: value {} (element {} of a value of shape {}) is not a class "
+                      "index in [0, {})",
+                      double(k), i, shape_str(value.shape()), K));
+    onehot.data()[i * K + static_cast<std::size_t>(k)] = T(1);
+  }
+  return sum(this->tape().constant(onehot) * log_probs(), -1);
+}
+
+template <class T>
+Var<T> Categorical<T>::sample(Rng& rng, const Shape& sample_shape) const {
+  const std::size_t K = num_categories();
+  const Array<T>& l = logits_.value();
+  const std::size_t B = l.size() / K;
+  // Cumulative probabilities per batch element, in double.
+  std::vector<double> cdf(B * K);
+  for (std::size_t b = 0; b < B; ++b) {
+    const T* lb = l.data() + b * K;
+    double m = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < K; ++k) m = std::max(m, double(lb[k]));
+    double acc = 0;
+    for (std::size_t k = 0; k < K; ++k) cdf[b * K + k] = acc += std::exp(double(lb[k]) - m);
+    for (std::size_t k = 0; k < K; ++k) cdf[b * K + k] /= acc;
+  }
+  Array<T> out = Array<T>::from_shape(this->extended_shape(sample_shape));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const double* c = &cdf[(i % B) * K];
+    const double u = rng.uniform();
+    std::size_t k = 0;
+    while (k + 1 < K && u >= c[k]) ++k;
+    out.data()[i] = static_cast<T>(k);
+  }
+  return this->tape().constant(out);
+}
+
+template <class T>
+Var<T> Categorical<T>::entropy() const {
+  Var<T> lp = clamp(log_probs(), std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max());
+  return -sum(probs() * lp, -1);
+}
+
+// ---- Independent --------------------------------------------------------------------------------
+
+namespace {
+template <class T>
+Shape independent_batch(const Distribution<T>& base, std::size_t n) {
+  const Shape& b = base.batch_shape();
+  if (n > b.size())
+    throw ShapeError(fmt::format("Independent: cannot reinterpret {} batch dims of {} with batch shape {} (it has {})",
+                                 n, base.type_name(), shape_str(b), b.size()));
+  return Shape(b.begin(), b.end() - static_cast<std::ptrdiff_t>(n));
+}
+template <class T>
+Shape independent_event(const Distribution<T>& base, std::size_t n) {
+  const Shape& b = base.batch_shape();
+  return concat_shapes(Shape(b.end() - static_cast<std::ptrdiff_t>(std::min(n, b.size())), b.end()),
+                       base.event_shape());
+}
+}  // namespace
+
+template <class T>
+Independent<T>::Independent(std::shared_ptr<const Distribution<T>> base, std::size_t reinterpreted_batch_ndims)
+    : Distribution<T>(base->tape(), independent_batch(*base, reinterpreted_batch_ndims),
+                      independent_event(*base, reinterpreted_batch_ndims)),
+      base_(std::move(base)),
+      n_(reinterpreted_batch_ndims) {}
+
+template <class T>
+std::string Independent<T>::type_name() const {
+  return fmt::format("Independent({}, {})", base_->type_name(), n_);
+}
+
+template <class T>
+Var<T> Independent<T>::log_prob(const Var<T>& value) const {
+  return sum_rightmost(base_->log_prob(value), n_);
+}
+
+template <class T>
+Var<T> Independent<T>::sample(Rng& rng, const Shape& sample_shape) const {
+  return base_->sample(rng, sample_shape);
+}
+
+template <class T>
+Var<T> Independent<T>::rsample(Rng& rng, const Shape& sample_shape) const {
+  return base_->rsample(rng, sample_shape);
+}
+
+template <class T>
+Var<T> Independent<T>::entropy() const {
+  return sum_rightmost(base_->entropy(), n_);
+}
+
+// ---- MixtureSameFamily --------------------------------------------------------------------------
+
+template <class T>
+MixtureSameFamily<T>::MixtureSameFamily(const Categorical<T>& mixture,
+                                        std::shared_ptr<const Distribution<T>> components)
+    : Distribution<T>(mixture.tape(), mixture.batch_shape(), components->event_shape()),
+      mixture_(mixture),
+      components_(std::move(components)) {
+  const Shape expected = concat_shapes(mixture.batch_shape(), Shape{mixture.num_categories()});
+  if (components_->batch_shape() != expected)
+    throw ShapeError(
+        fmt::format("MixtureSameFamily: the components ({}) have batch shape {}, but mixing logits of shape {} need {} "
+                    "(the mixture's batch shape followed by its {} components)",
+                    components_->type_name(), shape_str(components_->batch_shape()),
+                    shape_str(mixture.logits().shape()), shape_str(expected), mixture.num_categories()));
+}
+
+template <class T>
+std::string MixtureSameFamily<T>::type_name() const {
+  return fmt::format("MixtureSameFamily({})", components_->type_name());
+}
+
+template <class T>
+Var<T> MixtureSameFamily<T>::log_prob(const Var<T>& value) const {
+  const std::size_t ne = this->event_shape_.size();
+  const Shape& xs = value.shape();
+  if (xs.size() < ne)
+    throw ShapeError(fmt::format("MixtureSameFamily.log_prob: value of shape {} has fewer dims than the event shape {}",
+                                 shape_str(xs), shape_str(this->event_shape_)));
+  std::vector<long> padded(xs.begin(), xs.end());
+  padded.insert(padded.end() - static_cast<std::ptrdiff_t>(ne), 1L);     // S + B + (1,) + E
+  Var<T> lp_components = components_->log_prob(reshape(value, padded));  // S + B + (K,)
+  return logsumexp(lp_components + mixture_.log_probs(), -1);
+}
+
+template <class T>
+Var<T> MixtureSameFamily<T>::sample(Rng& rng, const Shape& sample_shape) const {
+  const std::size_t K = mixture_.num_categories();
+  const Array<T> k = mixture_.sample(rng, sample_shape).value();       // S + B
+  const Array<T> xs = components_->sample(rng, sample_shape).value();  // S + B + (K,) + E
+  const std::size_t E = shape_size(this->event_shape_);
+  Array<T> out = Array<T>::from_shape(this->extended_shape(sample_shape));
+  for (std::size_t i = 0; i < k.size(); ++i) {
+    const std::size_t ki = static_cast<std::size_t>(k.data()[i]);
+    std::copy_n(xs.data() + (i * K + ki) * E, E, out.data() + i * E);
+  }
+  return this->tape().constant(out);
+}
+
+template <class T>
+Var<T> MixtureSameFamily<T>::weights_for_event() const {
+  std::vector<long> s(mixture_.logits().shape().begin(), mixture_.logits().shape().end());
+  s.insert(s.end(), this->event_shape_.size(), 1L);
+  return reshape(mixture_.probs(), s);
+}
+
+template <class T>
+Var<T> MixtureSameFamily<T>::mean() const {
+  const int axis = -1 - static_cast<int>(this->event_shape_.size());
+  return sum(weights_for_event() * components_->mean(), axis);
+}
+
+template <class T>
+Var<T> MixtureSameFamily<T>::variance() const {
+  const int axis = -1 - static_cast<int>(this->event_shape_.size());
+  Var<T> second_moment = sum(weights_for_event() * (components_->variance() + square(components_->mean())), axis);
+  return second_moment - square(mean());
+}
+
+#define TAPIR_DIST_DISCRETE(T)   \
+  template class Bernoulli<T>;   \
+  template class Categorical<T>; \
+  template class Independent<T>; \
+  template class MixtureSameFamily<T>;
+
+TAPIR_DIST_DISCRETE(float)
+TAPIR_DIST_DISCRETE(double)
+
+}  // namespace tapir::dist

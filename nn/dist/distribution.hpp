@@ -1,0 +1,94 @@
+// tapir/nn/dist/distribution.hpp — Distribution<T>: the interface every family implements (tapir::dist).
+//
+// Ownership and lifetimes: a distribution is a small value that holds Var<T> handles to its parameters
+// (loc, scale, logits, ...) on one tape. It owns no arrays, so copying it is cheap, and it is valid only
+// as long as those Vars are: until Tape::clear(). Build distributions inside the training step, from
+// the Vars the step computes (an encoder's outputs, a parameter leaf, tape.constant(...)).
+//
+// Shapes follow torch.distributions: one draw has shape batch_shape + event_shape; sample(rng, S) and
+// rsample(rng, S) return S + batch_shape + event_shape; log_prob(x) takes x of shape
+// S + batch_shape + event_shape (any S, and x may broadcast against the batch) and returns S + batch_shape
+// (event dims are summed: one log-density per independent batch element).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "autodiff/autodiff.hpp"
+
+namespace tapir::dist {
+
+template <class T>
+class Distribution {
+ public:
+  using value_type = T;
+
+  virtual ~Distribution() = default;
+
+  /// The family's name as it appears in error messages ("Normal", "Independent(Normal, 1)").
+  virtual std::string type_name() const = 0;
+
+  /// log p(x) for x of shape S + batch_shape + event_shape; returns S + batch_shape.
+  virtual Var<T> log_prob(const Var<T>& value) const = 0;
+
+  /// x ~ p with shape sample_shape + batch_shape + event_shape, as a constant Var: no gradient flows to
+  /// the parameters. The default runs rsample in a no-grad scope and copies its value into a constant.
+  virtual Var<T> sample(Rng& rng, const Shape& sample_shape = {}) const;
+
+  /// x = g(params, ε), ε from a fixed base distribution, so dx/dparams exists (the reparameterisation
+  /// trick, AEVB §2.4). Families without one (discrete ones) throw an Error naming the family.
+  virtual Var<T> rsample(Rng& rng, const Shape& sample_shape = {}) const;
+  /// Whether rsample is available (kl_divergence_mc and users choose rsample or sample by it).
+  virtual bool has_rsample() const { return false; }
+
+  /// H[p] = −E_p[log p(x)], shape batch_shape. Throws for families without a closed form.
+  virtual Var<T> entropy() const;
+  /// E[x], shape batch_shape + event_shape. Throws for families where it is undefined.
+  virtual Var<T> mean() const;
+  /// Var[x] = E[(x − E x)²] (elementwise), shape batch_shape + event_shape.
+  virtual Var<T> variance() const;
+  /// √Var[x]; the default takes the square root of variance().
+  virtual Var<T> stddev() const;
+
+  /// Shape of one independent, non-identical batch of distributions.
+  const Shape& batch_shape() const { return batch_shape_; }
+  /// Shape of one draw from one member of the batch (() for scalar families).
+  const Shape& event_shape() const { return event_shape_; }
+  /// sample_shape + batch_shape + event_shape: the shape of sample(rng, sample_shape).
+  Shape extended_shape(const Shape& sample_shape = {}) const;
+  /// The tape the parameters live on.
+  Tape<T>& tape() const { return *tape_; }
+
+ protected:
+  Distribution(Tape<T>& tape, Shape batch_shape, Shape event_shape)
+      : tape_(&tape), batch_shape_(std::move(batch_shape)), event_shape_(std::move(event_shape)) {}
+  Distribution(const Distribution&) = default;
+  Distribution& operator=(const Distribution&) = default;
+
+  /// Throws Error "<family>: <what> is not implemented ..." — for the defaults above.
+  [[noreturn]] void not_implemented(const char* what) const;
+
+  Tape<T>* tape_;
+  Shape batch_shape_;
+  Shape event_shape_;
+};
+
+// ---- Helpers shared by the families (public: handy for users writing their own) -------------------
+
+/// Concatenation a + b of two shapes.
+Shape concat_shapes(const Shape& a, const Shape& b);
+
+/// x broadcast to `shape` (x + 0); returns x itself when the shapes already agree. The gradient is
+/// summed back to x's shape by the add.
+template <class T>
+Var<T> expand(const Var<T>& x, const Shape& shape);
+
+/// The broadcast shape of two parameters; throws ShapeError naming the family and both shapes.
+Shape broadcast_params(const std::string& family, const char* a_name, const Shape& a, const char* b_name,
+                       const Shape& b);
+
+/// Sums the rightmost n axes of x: Σ over x's last n dims (used by Independent and event reductions).
+template <class T>
+Var<T> sum_rightmost(const Var<T>& x, std::size_t n);
+
+}  // namespace tapir::dist

@@ -1,0 +1,147 @@
+// tapir/nn/dist/kl.cpp — the KL registry, its built-in analytic pairs, and the Monte Carlo estimate.
+#include "nn/dist/kl.hpp"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <map>
+#include <mutex>
+
+#include "nn/dist/bernoulli.hpp"
+#include "nn/dist/categorical.hpp"
+#include "nn/dist/independent.hpp"
+#include "nn/dist/laplace.hpp"
+#include "nn/dist/normal.hpp"
+
+namespace tapir::dist {
+
+namespace {
+
+/// KL(N(μ₁, σ₁²) ‖ N(μ₂, σ₂²)) = log σ₂ − log σ₁ + ½ [(σ₁/σ₂)² + ((μ₁ − μ₂)/σ₂)² − 1].
+template <class T>
+Var<T> kl_normal_normal(const Normal<T>& p, const Normal<T>& q) {
+  Var<T> var_ratio = square(p.scale() / q.scale());
+  Var<T> t1 = square((p.loc() - q.loc()) / q.scale());
+  return (var_ratio + t1 - T(1)) * T(0.5) + q.log_scale() - p.log_scale();
+}
+
+/// KL(Bern(σ(a)) ‖ Bern(σ(b))) = σ(a) [log σ(a) − log σ(b)] + σ(−a) [log σ(−a) − log σ(−b)],
+/// every term from logits (log σ(·) = log_sigmoid), so it stays finite at |logits| = 100.
+template <class T>
+Var<T> kl_bernoulli_bernoulli(const Bernoulli<T>& p, const Bernoulli<T>& q) {
+  const Var<T>& a = p.logits();
+  const Var<T>& b = q.logits();
+  return sigmoid(a) * (log_sigmoid(a) - log_sigmoid(b)) + sigmoid(-a) * (log_sigmoid(-a) - log_sigmoid(-b));
+}
+
+/// KL(Cat(p) ‖ Cat(q)) = Σ_k p_k (log p_k − log q_k) (log-probabilities clamped to finite values, so a
+/// class with p_k = 0 contributes 0).
+template <class T>
+Var<T> kl_categorical_categorical(const Categorical<T>& p, const Categorical<T>& q) {
+  if (p.num_categories() != q.num_categories())
+    throw ShapeError(fmt::format("kl_divergence(Categorical, Categorical): {} vs {} categories (logits {} and {})",
+                                 p.num_categories(), q.num_categories(), shape_str(p.logits().shape()),
+                                 shape_str(q.logits().shape())));
+  const T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+  return sum(p.probs() * (clamp(p.log_probs(), lo, hi) - clamp(q.log_probs(), lo, hi)), -1);
+}
+
+/// KL(Laplace(μ₁, b₁) ‖ Laplace(μ₂, b₂)) = log(b₂/b₁) + |μ₁ − μ₂|/b₂ + (b₁/b₂) e^(−|μ₁ − μ₂|/b₁) − 1.
+template <class T>
+Var<T> kl_laplace_laplace(const Laplace<T>& p, const Laplace<T>& q) {
+  Var<T> ratio = p.scale() / q.scale();
+  Var<T> diff = abs(p.loc() - q.loc());
+  return diff / q.scale() + ratio * exp(-diff / p.scale()) - log(ratio) - T(1);
+}
+
+/// KL of independent parts adds: Σ over the reinterpreted dims of KL(base_p ‖ base_q).
+template <class T>
+Var<T> kl_independent_independent(const Independent<T>& p, const Independent<T>& q) {
+  if (p.reinterpreted_batch_ndims() != q.reinterpreted_batch_ndims())
+    throw Error(fmt::format("kl_divergence({}, {}): the two reinterpret different numbers of batch dims ({} vs {})",
+                            p.type_name(), q.type_name(), p.reinterpreted_batch_ndims(),
+                            q.reinterpreted_batch_ndims()));
+  return sum_rightmost(kl_divergence(p.base(), q.base()), p.reinterpreted_batch_ndims());
+}
+
+template <class T>
+struct Registry {
+  std::mutex mutex;
+  std::map<std::pair<std::type_index, std::type_index>, KlFn<T>> table;
+};
+
+template <class P, class Q, class T, class F>
+void add_builtin(Registry<T>& r, F fn) {
+  r.table[{typeid(P), typeid(Q)}] = [fn](const Distribution<T>& p, const Distribution<T>& q) {
+    return fn(static_cast<const P&>(p), static_cast<const Q&>(q));
+  };
+}
+
+/// The one place the built-in pairs are listed; runs once, on first use.
+template <class T>
+Registry<T>& registry() {
+  static Registry<T>* r = [] {
+    auto* reg = new Registry<T>;  // never destroyed: safe to use from other static destructors
+    add_builtin<Normal<T>, Normal<T>>(*reg, kl_normal_normal<T>);
+    add_builtin<Bernoulli<T>, Bernoulli<T>>(*reg, kl_bernoulli_bernoulli<T>);
+    add_builtin<Categorical<T>, Categorical<T>>(*reg, kl_categorical_categorical<T>);
+    add_builtin<Laplace<T>, Laplace<T>>(*reg, kl_laplace_laplace<T>);
+    add_builtin<Independent<T>, Independent<T>>(*reg, kl_independent_independent<T>);
+    return reg;
+  }();
+  return *r;
+}
+
+}  // namespace
+
+template <class T>
+Var<T> kl_divergence(const Distribution<T>& p, const Distribution<T>& q) {
+  KlFn<T> fn;
+  {
+    Registry<T>& r = registry<T>();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    auto it = r.table.find({typeid(p), typeid(q)});
+    if (it != r.table.end()) fn = it->second;
+  }
+  // Called outside the lock: Independent's KL looks up its bases' pair.
+  if (!fn)
+    throw Error(fmt::format(
+        "kl_divergence: no analytic KL is registered for ({}, {}); register one with "
+        "tapir::dist::register_kl<P, Q>(fn), or estimate it with tapir::dist::kl_divergence_mc(p, q, rng, n_samples)",
+        p.type_name(), q.type_name()));
+  return fn(p, q);
+}
+
+template <class T>
+Var<T> kl_divergence_mc(const Distribution<T>& p, const Distribution<T>& q, Rng& rng, std::size_t n_samples) {
+  if (n_samples == 0) throw Error("kl_divergence_mc: n_samples must be at least 1");
+  const Shape s{n_samples};
+  Var<T> x = p.has_rsample() ? p.rsample(rng, s) : p.sample(rng, s);  // (N,) + batch + event
+  return mean(p.log_prob(x) - q.log_prob(x), 0);
+}
+
+namespace detail {
+template <class T>
+void register_kl_erased(std::type_index p, std::type_index q, KlFn<T> fn) {
+  Registry<T>& r = registry<T>();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.table[{p, q}] = std::move(fn);
+}
+template <class T>
+bool unregister_kl_erased(std::type_index p, std::type_index q) {
+  Registry<T>& r = registry<T>();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  return r.table.erase({p, q}) > 0;
+}
+}  // namespace detail
+
+#define TAPIR_DIST_KL(T)                                                                                  \
+  template Var<T> kl_divergence<T>(const Distribution<T>&, const Distribution<T>&);                       \
+  template Var<T> kl_divergence_mc<T>(const Distribution<T>&, const Distribution<T>&, Rng&, std::size_t); \
+  template void detail::register_kl_erased<T>(std::type_index, std::type_index, KlFn<T>);                 \
+  template bool detail::unregister_kl_erased<T>(std::type_index, std::type_index);
+
+TAPIR_DIST_KL(float)
+TAPIR_DIST_KL(double)
+
+}  // namespace tapir::dist
