@@ -20,17 +20,21 @@ void Optimizer<T>::zero_grad() {
 template <class T>
 typename Optimizer<T>::StateDict Optimizer<T>::state_dict() const {
   StateDict s;
-  s["step"] = Array<T>(static_cast<T>(steps_));
+  // step as (step div 2^20, step mod 2^20): both parts are exact in float, so a resumed run counts on
+  // exactly past float's 2^24 integer limit.
+  s["step"] = Array<T>({static_cast<T>(steps_ >> 20), static_cast<T>(steps_ & ((1L << 20) - 1))});
   s["lr"] = Array<T>(static_cast<T>(lr_));
   return s;
 }
 
 template <class T>
 void Optimizer<T>::load_state_dict(const StateDict& state) {
-  for (const char* key : {"step", "lr"})
-    if (state.find(key) == state.end() || state.at(key).size() != 1)
-      throw Error(fmt::format("optimizer '{}': state has no scalar '{}'", name(), key));
-  steps_ = static_cast<long>(state.at("step").data()[0]);
+  if (state.find("lr") == state.end() || state.at("lr").size() != 1)
+    throw Error(fmt::format("optimizer '{}': state has no scalar 'lr'", name()));
+  if (state.find("step") == state.end() || state.at("step").size() != 2)
+    throw Error(fmt::format("optimizer '{}': state has no 'step' pair (step div 2^20, step mod 2^20)", name()));
+  const T* st = state.at("step").data();
+  steps_ = (static_cast<long>(st[0]) << 20) + static_cast<long>(st[1]);
   lr_ = static_cast<double>(state.at("lr").data()[0]);
 }
 

@@ -5,7 +5,8 @@
 // gradients; it works on plain arrays and records nothing on any tape.
 //
 // State for checkpoints: state_dict() returns every state array under a stable name
-// ("<kind>.<param index>", e.g. "exp_avg.3") plus scalars as 0-d arrays ("step", "lr");
+// ("<kind>.<param index>", e.g. "exp_avg.3") plus "lr" (0-d) and "step" (two elements: step div 2^20
+// and step mod 2^20, exact in float);
 // load_state_dict() restores them, checking names and shapes, so a resumed run continues exactly.
 #pragma once
 

@@ -12,6 +12,7 @@
 #include "autodiff/check.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/layers.hpp"
+#include "nn/optim/optim.hpp"
 
 using namespace tapir;
 using namespace tapir::nn;
@@ -246,4 +247,38 @@ TEST_CASE("a 20-line Python reader loads the weights (when python3 is installed)
   CHECK(name == "weight");
   CHECK(shape_a + shape_b == "[3,2]");
   CHECK(total == doctest::Approx(xt::sum(lin.weight().value())()).epsilon(1e-5));
+}
+
+TEST_CASE("Adagrad (the AEVB optimizer) resumes bitwise through a checkpoint file") {
+  TempDir dir;
+  auto run = [](Mlp<float>& m, optim::Optimizer<float>& opt, Rng& rng, int steps) {
+    Tape<float> tape;
+    for (int i = 0; i < steps; ++i) {
+      Var<float> loss = sum(square(m(tape.constant(normal<float>(rng, {4, 3})))));
+      loss.backward();
+      opt.step();
+      opt.zero_grad();
+      tape.clear();
+    }
+  };
+  optim::AdagradOptions o;
+  o.lr = 0.05;
+  o.initial_accumulator_value = 0.01;
+  Rng rng(10);
+  Mlp<float> a({3, 5, 2}, rng);
+  optim::Adagrad<float> opt(a.parameters(), o);
+  run(a, opt, rng, 4);
+  CheckpointInfo info;
+  info.rng = rng.state();
+  save_checkpoint(dir / "a.safetensors", a, info, &opt);
+  run(a, opt, rng, 5);
+  Rng other(0);
+  Mlp<float> b({3, 5, 2}, other);
+  optim::Adagrad<float> opt2(b.parameters(), o);
+  other.set_state(*load_checkpoint(dir / "a.safetensors", b, &opt2).rng);
+  run(b, opt2, other, 5);
+  for (std::size_t i = 0; i < a.parameters().size(); ++i)
+    CHECK(a.parameters()[i]->value() == b.parameters()[i]->value());
+  optim::Adam<float> adam(b.parameters(), optim::AdamOptions{});
+  check_throws_with([&] { load_checkpoint(dir / "a.safetensors", b, &adam); }, {"'adagrad'", "'adam'"});
 }
