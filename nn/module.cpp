@@ -194,8 +194,7 @@ Var<T> Linear<T>::forward(const Var<T>& x) const {
     throw ShapeError(
         fmt::format("Linear({}, {}): input of shape {} — expected (batch, {})", in_, out_, shape_str(x.shape()), in_));
   Tape<T>& tape = x.tape();
-  Var<T> y = matmul(x, tape.param(*weight_));
-  return bias_ ? y + tape.param(*bias_) : y;
+  return bias_ ? tapir::linear(x, tape.param(*weight_), tape.param(*bias_)) : matmul(x, tape.param(*weight_));
 }
 
 template <class T>

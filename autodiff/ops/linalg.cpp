@@ -54,6 +54,42 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   return c;
 }
 
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
+  const Shape& sx = x.shape();
+  const Shape& sw = w.shape();
+  const Shape& sb = b.shape();
+  if (sx.size() != 2 || sw.size() != 2 || sb.size() != 1 || sx[1] != sw[0] || sb[0] != sw[1])
+    throw ShapeError(fmt::format("linear: x {}, W {} and b {} do not fit y = x W + b (need (m, k), (k, n), (n,))",
+                                 shape_str(sx), shape_str(sw), shape_str(sb)));
+  Tape<T>& tape = detail::common_tape("linear", x, w);
+  if (&tape != &b.tape()) throw Error("linear: the operands belong to different tapes");
+  const std::size_t m = sx[0], k = sx[1], n = sw[1];
+  Var<T> y = tape.push("linear", Shape{m, n}, x.requires_grad() || w.requires_grad() || b.requires_grad());
+  T* out = y.out().data();
+  const T* bias = b.value().data();
+  for (std::size_t i = 0; i < m; ++i) std::copy_n(bias, n, out + i * n);                        // y = b (each row)
+  if (k > 0) gemm(false, false, m, n, k, T(1), x.value().data(), w.value().data(), T(1), out);  // y += x W
+  y.on_backward([x, w, b, y, m, n, k] {
+    const T* g = y.grad().data();
+    x.accumulate_grad([&](Array<T>& dx, bool acc) {  // dx = G Wᵀ
+      gemm(false, true, m, k, n, T(1), g, w.value().data(), acc ? T(1) : T(0), dx.data());
+    });
+    w.accumulate_grad([&](Array<T>& dw, bool acc) {  // dW = xᵀ G
+      gemm(true, false, k, n, m, T(1), x.value().data(), g, acc ? T(1) : T(0), dw.data());
+    });
+    b.accumulate_grad([&](Array<T>& db, bool acc) {  // db = Σ_i G[i, :]
+      T* d = db.data();
+      if (!acc) std::fill(d, d + n, T(0));
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) d[j] += g[i * n + j];
+    });
+  });
+  return y;
+}
+
+template Var<float> linear(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> linear(const Var<double>&, const Var<double>&, const Var<double>&);
 template Var<float> matmul(const Var<float>&, const Var<float>&);
 template Var<double> matmul(const Var<double>&, const Var<double>&);
 

@@ -10,6 +10,12 @@ namespace tapir {
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b);
 
+/// y = x W + b for x (m, k), W (k, n), b (n,) — a Linear layer in one node:  dx = G Wᵀ, dW = xᵀ G,
+/// db = Σ_rows G. The bias is copied into the output and the product added by one gemm with beta = 1,
+/// so the layer costs no separate broadcast add, and no gradient copy, compared with matmul + b.
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b);
+
 /// C = op(A) op(B) with plain arrays (no tape): the BLAS call matmul uses, for code outside the tape.
 /// Row-major: C (m, n) = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when trans_x; op(A) is (m, k).
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,

@@ -64,3 +64,16 @@ TEST_CASE("matmul errors name the op and both shapes") {
   check_throws_with([&] { matmul(a, b); }, {"matmul", "(2, 3)", "(4, 5)", "not aligned"});
   check_throws_with([&] { matmul(a, v); }, {"matmul", "(2, 3)", "(3,)", "2-D"});
 }
+
+TEST_CASE("linear(x, W, b) = x W + b in one node, with the same gradients") {
+  const Array<double> x0 = test::rand({4, 3}, 46), w0 = test::rand({3, 5}, 47), b0 = test::rand({5}, 48);
+  Tape<double> tape;
+  Var<double> x = tape.variable(x0), w = tape.variable(w0), b = tape.variable(b0);
+  check_close(linear(x, w, b).value(), Array<double>(naive_matmul(x0, w0) + b0), 1e-12);
+  check_gradients([](Tape<double>&, const auto& in) { return linear(in[0], in[1], in[2]); }, {x0, w0, b0}, "linear");
+  // x used as both input and (transposed) weight: accumulation through both gemms
+  const Array<double> s0 = test::rand({3, 3}, 49), c0 = test::rand({3}, 50);
+  check_gradients([](Tape<double>&, const auto& in) { return linear(in[0], in[0], in[1]) * in[0]; }, {s0, c0},
+                  "linear reused");
+  check_throws_with([&] { linear(x, w, tape.variable(test::rand({4}, 1))); }, {"linear", "(4, 3)", "(3, 5)", "(4,)"});
+}
