@@ -177,12 +177,17 @@ Var<T> Vae<T>::elbo(const Var<T>& x, Rng& rng, double beta) const {
 }
 
 template <class T>
-Var<T> Vae<T>::iwae(const Var<T>& x, Rng& rng, std::size_t k) const {
-  if (k == 0) throw Error("Vae::iwae: needs at least one importance sample");
+Var<T> Vae<T>::log_importance_weights(const Var<T>& x, Rng& rng, std::size_t k) const {
+  if (k == 0) throw Error("Vae: needs at least one importance sample");
   const auto q = encode(x);
   const Var<T> z = q.rsample(rng, {k});  // z_k ~ q_φ(z|x)      (K, batch, z)
   const auto p = prior(x.tape(), x.shape()[0]);
-  const Var<T> log_w = log_likelihood(x, z) + p.log_prob(z) - q.log_prob(z);      // log p(x, z_k) − log q(z_k|x)
+  return log_likelihood(x, z) + p.log_prob(z) - q.log_prob(z);  // log p(x, z_k) − log q(z_k|x)
+}
+
+template <class T>
+Var<T> Vae<T>::iwae(const Var<T>& x, Rng& rng, std::size_t k) const {
+  const Var<T> log_w = log_importance_weights(x, rng, k);
   return logsumexp(log_w, 0) - static_cast<T>(std::log(static_cast<double>(k)));  // log (1/K) Σ_k w_k
 }
 

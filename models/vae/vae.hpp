@@ -68,6 +68,9 @@ class Vae : public nn::Module<T> {
   ///   log (1/K) Σ_k p_θ(x, z_k) / q_φ(z_k|x),  z_k ~ q_φ(z|x);  K = 1 gives estimator A.
   /// As K grows it tightens towards log p_θ(x): with large K it is the log-likelihood estimate.
   Var<T> iwae(const Var<T>& x, Rng& rng, std::size_t k) const;
+  /// The importance log-weights log p_θ(x, z_k) − log q_φ(z_k|x), z_k ~ q_φ(z|x), shape (K, batch):
+  /// what iwae() reduces with logsumexp. Evaluation calls it in chunks of K to bound memory.
+  Var<T> log_importance_weights(const Var<T>& x, Rng& rng, std::size_t k) const;
 
   const VaeConfig& config() const { return config_; }
 

@@ -1,0 +1,646 @@
+// tapir — the command: a thin layer over tapir::models. Every command reads or writes a run directory
+// (models/vae/train.hpp); errors become one line on stderr and a non-zero exit.
+//
+//   tapir train vae --dataset mnist --data DIR --latent 20 --samples 10000000 --out runs/mnist-z20
+//   tapir train --resume runs/mnist-z20 [--samples N]
+//   tapir eval runs/mnist-z20 --split test --importance-samples 5000
+//   tapir sample | reconstruct | manifold runs/mnist-z20 -o picture.png
+//   tapir plot runs/a runs/b -o fig.png
+//   tapir reproduce fig2 --dataset mnist --data DIR --samples 10000000 --out runs/fig2-mnist
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "models/data/image.hpp"
+#include "models/vae/train.hpp"
+
+extern "C" __attribute__((weak)) void openblas_set_num_threads(int);
+
+namespace {
+
+using namespace tapir;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+// ---------------------------------------------------------------------------------------------------
+// Progress: a bar on a terminal, plain periodic lines otherwise.
+
+std::string human(double v) {
+  if (v >= 1e9) return fmt::format("{:.2f}G", v / 1e9);
+  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
+  if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
+  return fmt::format("{:.0f}", v);
+}
+
+std::string duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const long t = std::lround(s);
+  if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+class Progress {
+ public:
+  enum class Mode { bar, lines, none };
+  Progress(Mode mode, std::string label) : mode_(mode), label_(label.empty() ? "" : label + " ") {}
+  static Mode mode_from(const std::string& s) {
+    if (s == "bar") return Mode::bar;
+    if (s == "lines") return Mode::lines;
+    if (s == "none") return Mode::none;
+    return isatty(fileno(stderr)) ? Mode::bar : Mode::lines;
+  }
+
+  void operator()(const models::TrainProgress& p) {
+    if (mode_ == Mode::none) return;
+    const auto now = Clock::now();
+    if (!started_) {
+      started_ = true;
+      start_ = now;
+      start_samples_ = p.samples;
+      last_ = now - std::chrono::hours(1);
+    }
+    const double wall = std::chrono::duration<double>(now - start_).count();
+    const double rate = wall > 0 ? double(p.samples - start_samples_) / wall : 0;
+    const double eta = rate > 0 ? double(p.total - p.samples) / rate : NAN;
+    std::lock_guard<std::mutex> lock(mutex());
+    if (p.point) {
+      if (mode_ == Mode::bar) std::fputs("\r\033[K", stderr);
+      std::fprintf(stderr, "%ssamples %s  epoch %lld  train %.2f  test %.2f  (%s trained)\n", label_.c_str(),
+                   human(double(p.samples)).c_str(), p.point->epoch, p.point->train_elbo, p.point->test_elbo,
+                   duration(p.seconds).c_str());
+      if (mode_ == Mode::bar) last_ = now - std::chrono::hours(1);  // redraw the bar below the line
+    }
+    const double gap = std::chrono::duration<double>(now - last_).count();
+    if (mode_ == Mode::bar && gap >= 0.2) {
+      const double f = double(p.samples) / double(p.total);
+      const int width = 24, filled = static_cast<int>(f * width);
+      std::fprintf(stderr, "\r\033[K%s[%s%s] %3.0f%% %s/%s  %s samples/s  ETA %s  bound %.2f", label_.c_str(),
+                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), 100 * f,
+                   human(double(p.samples)).c_str(), human(double(p.total)).c_str(), human(rate).c_str(),
+                   duration(eta).c_str(), p.running_bound);
+      std::fflush(stderr);
+      last_ = now;
+    } else if (mode_ == Mode::lines && gap >= 30) {
+      std::fprintf(stderr, "%s%s/%s samples  %s samples/s  ETA %s  bound %.2f\n", label_.c_str(),
+                   human(double(p.samples)).c_str(), human(double(p.total)).c_str(), human(rate).c_str(),
+                   duration(eta).c_str(), p.running_bound);
+      last_ = now;
+    }
+  }
+
+  void done() {
+    if (mode_ == Mode::bar && started_) std::fputs("\r\033[K", stderr);
+  }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  Mode mode_;
+  std::string label_;
+  bool started_ = false;
+  Clock::time_point start_, last_;
+  long long start_samples_ = 0;
+};
+
+int interrupted(const std::string& run_dir) {
+  std::fprintf(stderr, "tapir: interrupted; the last checkpoint is saved: continue with `tapir train --resume %s`\n",
+               run_dir.c_str());
+  return 130;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// train vae
+
+/// Number checks with short messages (CLI11's own print the whole range of a double).
+const CLI::Validator kPositive(
+    [](std::string& s) -> std::string {
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      if (end == s.c_str() || *end != '\0' || !(v > 0) || !std::isfinite(v))
+        return fmt::format("'{}' is not a positive number", s);
+      return "";
+    },
+    "POSITIVE");
+const CLI::Validator kNonNegative(
+    [](std::string& s) -> std::string {
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      if (end == s.c_str() || *end != '\0' || !(v >= 0) || !std::isfinite(v))
+        return fmt::format("'{}' is not a non-negative number", s);
+      return "";
+    },
+    "NON-NEGATIVE");
+
+struct TrainVaeArgs {
+  std::string dataset = "mnist", data, out, binarize, optimizer, activation, likelihood, estimator, objective;
+  std::size_t latent = 20, batch = 0, mc_samples = 0, iwae_k = 0, train_eval_size = 0;
+  std::vector<std::size_t> hidden;
+  long long samples = 0, eval_every = 0, warmup = 0;
+  double lr = 0, beta = 1, weight_decay = -1, init_std = 0.01;
+  std::uint64_t seed = 1;
+};
+
+void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
+  c->add_option("--dataset", a.dataset, "mnist | fashion-mnist | frey | binarized-mnist")
+      ->check(CLI::IsMember({"mnist", "fashion-mnist", "frey", "binarized-mnist"}))
+      ->capture_default_str();
+  c->add_option("--data", a.data, "directory with the dataset's files under their usual names")->required();
+  c->add_option("--out", a.out, "run directory to create")->required();
+  c->add_option("--latent", a.latent, "N_z, the latent dimension")->check(kPositive)->capture_default_str();
+  c->add_option("--hidden", a.hidden, "hidden layer sizes, e.g. 500 or 400,400 (default: 500 MNIST, 200 Frey)")
+      ->delimiter(',')
+      ->check(kPositive);
+  c->add_option("--batch", a.batch, "minibatch size M (default 100)")->check(kPositive);
+  c->add_option("--samples", a.samples, "training samples to process in all (default 10^7)")->check(kPositive);
+  c->add_option("--optimizer", a.optimizer, "adagrad (default) | adam")->check(CLI::IsMember({"adagrad", "adam"}));
+  c->add_option("--lr", a.lr, "step size (default: Adagrad 0.02, Adam 1e-3)")->check(kPositive);
+  c->add_option("--binarize", a.binarize, "none | threshold | dynamic (default: dynamic MNIST, none Frey)")
+      ->check(CLI::IsMember({"none", "threshold", "dynamic", "static"}));
+  c->add_option("--eval-every", a.eval_every, "samples between evaluations (default: 8 per decade, log spaced)")
+      ->check(kPositive);
+  c->add_option("--train-eval-size", a.train_eval_size, "training points in the train bound (default: all)");
+  c->add_option("--seed", a.seed, "seed of every generator of the run")->capture_default_str();
+  c->add_option("--activation", a.activation, "tanh (default) | relu | softplus | sigmoid | elu | leaky_relu");
+  c->add_option("--likelihood", a.likelihood, "bernoulli | gaussian | continuous-bernoulli (default by dataset)")
+      ->check(CLI::IsMember({"bernoulli", "gaussian", "continuous-bernoulli"}));
+  c->add_option("--estimator", a.estimator, "SGVB estimator: B (analytic KL, default) | A (Monte Carlo)")
+      ->check(CLI::IsMember({"A", "B"}));
+  c->add_option("--mc-samples", a.mc_samples, "L, samples of z per data point (default 1)")->check(kPositive);
+  c->add_option("--objective", a.objective, "elbo (default) | iwae")->check(CLI::IsMember({"elbo", "iwae"}));
+  c->add_option("--iwae-k", a.iwae_k, "K of the IWAE objective (default 5)")->check(kPositive);
+  c->add_option("--beta", a.beta, "weight of the KL term (1: the bound)")->check(kNonNegative)->capture_default_str();
+  c->add_option("--warmup", a.warmup, "samples over which beta ramps up from 0 (KL warm-up)")->check(kNonNegative);
+  c->add_option("--weight-decay", a.weight_decay, "L2 on weight matrices (default: the paper's N(0,I) prior, M/N)")
+      ->check(kNonNegative);
+  c->add_option("--init-std", a.init_std, "initial weights ~ N(0, std^2) (0: PyTorch's default init)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+}
+
+models::VaeRunConfig run_config_from(const CLI::App* c, const TrainVaeArgs& a) {
+  models::VaeRunConfig r = models::paper_vae_setup(a.dataset, a.latent);
+  const auto given = [&](const char* name) { return c->get_option(name)->count() > 0; };
+  auto& t = r.train;
+  t.data_dir = a.data;
+  if (given("--hidden")) r.model.hidden = a.hidden;
+  if (given("--batch")) t.batch = a.batch;
+  if (given("--samples")) t.samples = a.samples;
+  if (given("--optimizer")) {
+    t.optimizer = a.optimizer;
+    if (a.optimizer == "adam") t.lr = 1e-3;
+  }
+  if (given("--lr")) t.lr = a.lr;
+  if (given("--binarize")) t.binarize = a.binarize;
+  if (given("--eval-every")) t.eval_every = a.eval_every;
+  if (given("--train-eval-size")) t.train_eval_size = a.train_eval_size;
+  t.seed = a.seed;
+  if (given("--activation")) r.model.activation = nn::activation_from_string(a.activation);
+  if (given("--likelihood")) r.model.likelihood = models::likelihood_from_string(a.likelihood);
+  if (given("--estimator"))
+    r.model.estimator = a.estimator == "B" ? models::Estimator::analytic_kl : models::Estimator::monte_carlo;
+  if (given("--mc-samples")) r.model.samples = a.mc_samples;
+  if (given("--objective")) t.objective = a.objective;
+  if (given("--iwae-k")) t.iwae_k = a.iwae_k;
+  t.beta = a.beta;
+  t.warmup = a.warmup;
+  t.weight_decay = a.weight_decay;
+  r.model.init_std = a.init_std;
+  if (r.model.likelihood == models::Likelihood::gaussian && t.binarize != "none")
+    throw Error("--likelihood gaussian models grey levels: use --binarize none");
+  return r;
+}
+
+void set_blas_threads(int n) {
+  if (openblas_set_num_threads) openblas_set_num_threads(n);
+}
+
+int run_training(const std::function<bool(const models::ProgressFn&)>& train, const std::string& label,
+                 const std::string& progress_mode, const std::string& run_dir) {
+  Progress progress(Progress::mode_from(progress_mode), label);
+  const bool finished = train([&](const models::TrainProgress& p) { progress(p); });
+  progress.done();
+  if (!finished) return interrupted(run_dir);
+  const auto curve = models::read_curve((fs::path(run_dir) / "curve.csv").string());
+  if (!curve.empty())
+    std::printf("%s: %lld samples, train bound %.2f, test bound %.2f, %s of training\n", run_dir.c_str(),
+                curve.back().samples, curve.back().train_elbo, curve.back().test_elbo,
+                duration(curve.back().seconds).c_str());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pictures
+
+std::pair<std::size_t, std::size_t> image_shape(const models::VaeRunConfig& c) {
+  if (c.train.dataset == "frey") return {28, 20};
+  const auto side = static_cast<std::size_t>(std::lround(std::sqrt(double(c.model.x_dim))));
+  if (side * side != c.model.x_dim) throw Error(fmt::format("cannot draw images of {} pixels", c.model.x_dim));
+  return {side, side};
+}
+
+/// The images a decoder shows for latents z (n, z_dim): the mean of p(x|z).
+Array<float> decode_mean(const models::Vae<float>& vae, const Array<float>& z) {
+  Tape<float> tape;
+  NoGradGuard<float> no_grad(tape);
+  return vae.decode(tape.constant(z)).mean().value();
+}
+
+/// Φ⁻¹(p), the standard normal quantile: Acklam's rational approximation, polished by one Halley step.
+double normal_quantile(double p) {
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                             1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
+  double x;
+  if (p < 0.02425) {
+    const double q = std::sqrt(-2 * std::log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p > 1 - 0.02425) {
+    const double q = std::sqrt(-2 * std::log(1 - p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else {
+    const double q = p - 0.5, r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  }
+  const double e = 0.5 * std::erfc(-x / std::sqrt(2.0)) - p;
+  const double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+  return x - u / (1 + x * u / 2);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// plot
+
+struct Series {
+  std::string label;
+  std::vector<models::CurvePoint> curve;
+};
+
+std::string run_label(const std::string& dir) {
+  try {
+    const auto c = models::load_vae_run_config(dir);
+    return fmt::format("N_z = {}", c.model.z_dim);
+  } catch (const Error&) {
+    return fs::path(dir).filename().string();
+  }
+}
+
+/// Writes the CSV beside `out` and, with gnuplot, the PNG. Returns false when gnuplot is missing.
+bool plot_curves(const std::vector<Series>& series, const std::string& out, const std::string& title,
+                 std::optional<double> ymin, std::optional<double> ymax) {
+  const std::string csv = fs::path(out).replace_extension(".csv").string();
+  {
+    std::ofstream f(csv);
+    if (!f) throw Error(fmt::format("cannot write '{}'", csv));
+    f << "run,samples,train_elbo,test_elbo\n";
+    for (const auto& s : series)
+      for (const auto& p : s.curve)
+        f << fmt::format("\"{}\",{},{},{}\n", s.label, p.samples, p.train_elbo, p.test_elbo);
+  }
+  std::fprintf(stderr, "tapir: wrote %s\n", csv.c_str());
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    std::fprintf(stderr,
+                 "tapir: gnuplot is not installed (apt-get install gnuplot-nox): plotted nothing, the CSV "
+                 "holds the curves\n");
+    return false;
+  }
+  const std::string script = fs::path(out).replace_extension(".gp").string();
+  {
+    std::ofstream g(script);
+    g << "set terminal pngcairo size 900,600 noenhanced font 'sans,11'\n";
+    g << fmt::format("set output '{}'\n", out);
+    g << fmt::format("set title '{}'\n", title);
+    g << "set logscale x\nset format x '10^{%L}'\nset xlabel '# training samples evaluated'\n";
+    g << "set ylabel 'average lower bound per data point'\nset key bottom right\nset grid\n";
+    g << "set datafile separator ','\n";
+    if (ymin || ymax)
+      g << fmt::format("set yrange [{}:{}]\n", ymin ? fmt::format("{}", *ymin) : "*",
+                       ymax ? fmt::format("{}", *ymax) : "*");
+    g << "plot ";
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      const std::string where =
+          fmt::format("'{}' every ::1 using ($0>=0 && strcol(1) eq '{}' ? $2 : 1/0)", csv, series[i].label);
+      if (i) g << ", \\\n     ";
+      g << fmt::format("{}:4 with lines lw 2 lc {} dt 1 title '{} test', ", where, i + 1, series[i].label);
+      g << fmt::format("{}:3 with lines lw 1 lc {} dt 2 title '{} train'", where, i + 1, series[i].label);
+    }
+    g << "\n";
+  }
+  const int rc = std::system(fmt::format("gnuplot '{}'", script).c_str());
+  if (rc != 0) throw Error(fmt::format("gnuplot failed on '{}' (exit {})", script, rc));
+  std::fprintf(stderr, "tapir: wrote %s\n", out.c_str());
+  return true;
+}
+
+std::vector<Series> load_series(const std::vector<std::string>& dirs) {
+  std::vector<Series> s;
+  for (const auto& d : dirs) s.push_back({run_label(d), models::read_curve((fs::path(d) / "curve.csv").string())});
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// reproduce fig2
+
+int reproduce_fig2(const std::string& dataset, const std::string& data, long long samples, const std::string& out,
+                   std::vector<std::size_t> latents, int jobs, std::uint64_t seed, std::size_t train_eval_size,
+                   const std::string& progress_mode) {
+  if (latents.empty())
+    latents = dataset == "frey" ? std::vector<std::size_t>{2, 5, 10, 20} : std::vector<std::size_t>{3, 5, 10, 20, 200};
+  fs::create_directories(out);
+  std::vector<std::string> dirs;
+  for (auto z : latents) dirs.push_back((fs::path(out) / fmt::format("nz{}", z)).string());
+  if (jobs > 1) set_blas_threads(1);  // one core per run
+  std::atomic<std::size_t> next{0};
+  std::mutex errors_mutex;
+  std::vector<std::string> errors;
+  const auto worker = [&] {
+    for (std::size_t i; (i = next++) < latents.size() && !g_stop.load();) {
+      try {
+        const auto& dir = dirs[i];
+        Progress progress(jobs > 1 ? Progress::Mode::lines : Progress::mode_from(progress_mode),
+                          fmt::format("[N_z={}]", latents[i]));
+        const auto fn = [&](const models::TrainProgress& p) { progress(p); };
+        if (fs::exists(fs::path(dir) / "checkpoint_last.safetensors")) {
+          const auto curve = models::read_curve((fs::path(dir) / "curve.csv").string());
+          if (curve.empty() || curve.back().samples < samples) models::resume_vae(dir, samples, "", fn, &g_stop);
+        } else {
+          fs::remove(fs::path(dir) / "config.json");  // a run that never reached a checkpoint starts over
+          auto c = models::paper_vae_setup(dataset, latents[i]);
+          c.train.data_dir = data;
+          c.train.samples = samples;
+          c.train.seed = seed;
+          c.train.train_eval_size = train_eval_size;
+          models::train_vae(c, dir, fn, &g_stop);
+        }
+        progress.done();
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(errors_mutex);
+        errors.push_back(fmt::format("N_z = {}: {}", latents[i], e.what()));
+        g_stop.store(true);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < std::min<int>(jobs, static_cast<int>(latents.size())); ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (!errors.empty()) throw Error(errors.front());
+  if (g_stop.load()) return interrupted(out);
+
+  const bool frey = dataset == "frey";
+  const std::string png = (fs::path(out) / fmt::format("fig2_{}.png", dataset)).string();
+  plot_curves(load_series(dirs), png,
+              fmt::format("AEVB on {} (tapir), {} hidden units: solid test, dashed train", dataset, frey ? 200 : 500),
+              frey ? std::optional<double>(0) : std::optional<double>(-150),
+              frey ? std::optional<double>(1600) : std::optional<double>(-95));
+  std::string md = fmt::format("| {} N_z | training samples | train bound | test bound | training time |\n", dataset);
+  md += "|---:|---:|---:|---:|---:|\n";
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    const auto curve = models::read_curve((fs::path(dirs[i]) / "curve.csv").string());
+    const auto& p = curve.back();
+    md += fmt::format("| {} | {:.3g} | {:.2f} | {:.2f} | {} |\n", latents[i], double(p.samples), p.train_elbo,
+                      p.test_elbo, duration(p.seconds));
+  }
+  const std::string table = (fs::path(out) / fmt::format("fig2_{}.md", dataset)).string();
+  std::ofstream(table) << md;
+  std::printf("%s", md.c_str());
+  std::fprintf(stderr, "tapir: wrote %s\n", table.c_str());
+  return 0;
+}
+
+int main_checked(int argc, char** argv) {
+  CLI::App app{"tapir: reverse-mode autodiff and variational-inference models (AEVB) over xtensor"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --progress may come anywhere on the line (subcommands inherit this)
+  app.set_version_flag("--version", "tapir 0.1.0");
+  std::string progress_mode = "auto";
+  app.add_option("--progress", progress_mode, "auto | bar | lines | none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
+      ->capture_default_str();
+
+  // train
+  auto* train = app.add_subcommand("train", "train a model into a run directory, or resume one");
+  std::string resume_dir, resume_data;
+  long long resume_samples = 0;
+  train->add_option("--resume", resume_dir, "continue the run in this directory from its last checkpoint");
+  train->add_option("--samples", resume_samples, "with --resume: raise the run's sample budget")->check(kPositive);
+  train->add_option("--data", resume_data, "with --resume: where the data is now");
+  auto* train_vae = train->add_subcommand("vae", "the Kingma–Welling VAE (defaults: the paper's setup)");
+  TrainVaeArgs vae_args;
+  add_train_vae_options(train_vae, vae_args);
+  train->require_subcommand(0, 1);
+
+  // eval
+  auto* eval = app.add_subcommand("eval", "average bound and importance-sampled log p(x) of a run, as JSON");
+  std::string run_dir, split = "test", which = "best", out;
+  std::size_t k = 5000, limit = 0, n_images = 100, grid = 20, cols = 10;
+  std::uint64_t seed = 1;
+  eval->add_option("run", run_dir, "run directory")->required();
+  eval->add_option("--split", split, "train | test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
+  eval->add_option("--importance-samples,-k", k, "K of the IWAE estimate of log p(x) (0: bound only)")
+      ->capture_default_str();
+  eval->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
+  eval->add_option("--limit", limit, "only the first N points of the split (0: all)");
+  eval->add_option("--seed", seed, "seed of the evaluation's draws")->capture_default_str();
+
+  // pictures
+  auto* sample = app.add_subcommand("sample", "images decoded from z ~ N(0, I), as a PNG grid");
+  auto* reconstruct = app.add_subcommand("reconstruct", "data points (odd rows) and their reconstructions (even rows)");
+  auto* manifold = app.add_subcommand("manifold", "the decoder over a grid Φ⁻¹(unit square) of two latents (Fig. 4)");
+  std::vector<std::size_t> dims = {0, 1};
+  for (auto* c : {sample, reconstruct, manifold}) {
+    c->add_option("run", run_dir, "run directory")->required();
+    c->add_option("-o,--output", out, "PNG file to write")->required();
+    c->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
+    c->add_option("--seed", seed, "seed of the draws")->capture_default_str();
+  }
+  sample->add_option("-n", n_images, "number of images")->check(kPositive)->capture_default_str();
+  sample->add_option("--cols", cols, "images per row")->check(kPositive)->capture_default_str();
+  reconstruct->add_option("-n", n_images, "number of data points")->check(kPositive)->capture_default_str();
+  reconstruct->add_option("--split", split, "train | test")
+      ->check(CLI::IsMember({"train", "test"}))
+      ->capture_default_str();
+  manifold->add_option("--grid", grid, "points per axis")->check(CLI::Range(2, 100))->capture_default_str();
+  manifold->add_option("--dims", dims, "the two latent dimensions to vary (the others stay 0)")
+      ->delimiter(',')
+      ->expected(2);
+
+  // plot
+  auto* plot = app.add_subcommand("plot", "lower bound vs training samples (log x), train and test per run");
+  std::vector<std::string> plot_dirs;
+  std::string title = "AEVB lower bound";
+  double ymin = 0, ymax = 0;
+  plot->add_option("runs", plot_dirs, "run directories")->required();
+  plot->add_option("-o,--output", out, "PNG file (the CSV plotted is written beside it)")->required();
+  plot->add_option("--title", title, "figure title");
+  auto* ymin_opt = plot->add_option("--ymin", ymin, "lower end of the y axis");
+  auto* ymax_opt = plot->add_option("--ymax", ymax, "upper end of the y axis");
+
+  // reproduce
+  auto* reproduce = app.add_subcommand("reproduce", "the paper's figures");
+  auto* fig2 = reproduce->add_subcommand("fig2", "Figure 2: AEVB for every N_z of the paper's panel");
+  reproduce->require_subcommand(1);
+  std::string dataset = "mnist", data;
+  long long samples = 10'000'000;
+  std::vector<std::size_t> latents;
+  int jobs = 1;
+  std::size_t train_eval_size = 0;
+  fig2->add_option("--dataset", dataset, "mnist | frey")
+      ->check(CLI::IsMember({"mnist", "frey"}))
+      ->capture_default_str();
+  fig2->add_option("--data", data, "directory with the dataset's files")->required();
+  fig2->add_option("--samples", samples, "training samples per run")->check(kPositive)->capture_default_str();
+  fig2->add_option("--out", out, "directory for the runs, the figure and the table")->required();
+  fig2->add_option("--latents", latents, "N_z values (default: the paper's panel)")->delimiter(',');
+  fig2->add_option("--jobs,-j", jobs, "runs trained at once (one BLAS thread each when > 1)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  fig2->add_option("--seed", seed, "seed of every run")->capture_default_str();
+  fig2->add_option("--train-eval-size", train_eval_size, "training points in the train bound (0: all)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "tapir: error: %s (see tapir --help, or tapir COMMAND --help)\n", e.what());
+    return 2;
+  }
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  if (*train) {
+    if (!resume_dir.empty()) {
+      if (*train_vae) throw Error("--resume takes its settings from the run: give no model after it");
+      return run_training(
+          [&](const models::ProgressFn& fn) {
+            return models::resume_vae(resume_dir, resume_samples, resume_data, fn, &g_stop);
+          },
+          "", progress_mode, resume_dir);
+    }
+    if (!*train_vae) throw Error("train: name a model (tapir train vae ...) or give --resume RUN_DIR");
+    if (train->get_option("--samples")->count() || train->get_option("--data")->count())
+      throw Error("train: put --samples and --data after the model name (tapir train vae --data DIR ...)");
+    const auto config = run_config_from(train_vae, vae_args);
+    return run_training(
+        [&](const models::ProgressFn& fn) { return models::train_vae(config, vae_args.out, fn, &g_stop); }, "",
+        progress_mode, vae_args.out);
+  }
+
+  if (*eval) {
+    const auto config = models::load_vae_run_config(run_dir);
+    const auto vae_ptr = models::load_vae_run_model(run_dir, which);
+    const auto& vae = *vae_ptr;
+    auto d = models::load_vae_split(config.train, models::data::split_from_string(split));
+    Array<float> x = d.x;
+    if (limit > 0 && limit < d.size()) {
+      std::vector<std::size_t> rows(limit);
+      for (std::size_t i = 0; i < limit; ++i) rows[i] = i;
+      models::data::gather_rows(d.x, rows, x);
+    }
+    Rng rng(seed);
+    const auto e = models::evaluate_vae(vae, x, k, rng);
+    nlohmann::json j = {
+        {"run", run_dir}, {"checkpoint", which},     {"split", split},       {"n", e.n},
+        {"elbo", e.elbo}, {"importance_samples", k}, {"seconds", e.seconds}, {"binarization", d.binarization}};
+    j["log_likelihood"] = k > 0 ? nlohmann::json(e.log_likelihood) : nlohmann::json(nullptr);
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+
+  if (*sample || *reconstruct || *manifold) {
+    const auto config = models::load_vae_run_config(run_dir);
+    const auto vae_ptr = models::load_vae_run_model(run_dir, which);
+    const auto& vae = *vae_ptr;
+    const auto [rows, cols_px] = image_shape(config);
+    const std::size_t zd = config.model.z_dim;
+    Rng rng(seed);
+    if (*sample) {
+      const Array<float> z = normal<float>(rng, {n_images, zd});
+      models::data::write_png_grid(out, decode_mean(vae, z), rows, cols_px, cols, 1, 2);
+    } else if (*reconstruct) {
+      const auto d = models::load_vae_split(config.train, models::data::split_from_string(split));
+      n_images = std::min(n_images, d.size());
+      std::vector<std::size_t> idx(n_images);
+      for (std::size_t i = 0; i < n_images; ++i) idx[i] = i;
+      Array<float> x;
+      models::data::gather_rows(d.x, idx, x);
+      Tape<float> tape;
+      NoGradGuard<float> no_grad(tape);
+      const Array<float> mu = vae.encode(tape.constant(x)).mean().value();  // z = μ_φ(x)
+      const Array<float> r = decode_mean(vae, mu);
+      const std::size_t per_row = std::min<std::size_t>(10, n_images);
+      const std::size_t lines = (n_images + per_row - 1) / per_row;
+      Array<float> grid_images = xt::zeros<float>({2 * lines * per_row, config.model.x_dim});
+      for (std::size_t i = 0; i < n_images; ++i) {
+        const std::size_t line = i / per_row, col = i % per_row;
+        const std::size_t d = config.model.x_dim;
+        std::copy_n(x.data() + i * d, d, grid_images.data() + (2 * line * per_row + col) * d);
+        std::copy_n(r.data() + i * d, d, grid_images.data() + ((2 * line + 1) * per_row + col) * d);
+      }
+      models::data::write_png_grid(out, grid_images, rows, cols_px, per_row, 1, 2);
+    } else {
+      if (dims.size() != 2 || dims[0] >= zd || dims[1] >= zd || dims[0] == dims[1])
+        throw Error(fmt::format("--dims {},{}: need two different latent dimensions below N_z = {}", dims.at(0),
+                                dims.at(1), zd));
+      Array<float> z = xt::zeros<float>({grid * grid, zd});
+      for (std::size_t i = 0; i < grid; ++i)      // rows: second latent, top = high
+        for (std::size_t j = 0; j < grid; ++j) {  // columns: first latent
+          z(i * grid + j, dims[0]) = static_cast<float>(normal_quantile((double(j) + 0.5) / double(grid)));
+          z(i * grid + j, dims[1]) = static_cast<float>(normal_quantile(1.0 - (double(i) + 0.5) / double(grid)));
+        }
+      models::data::write_png_grid(out, decode_mean(vae, z), rows, cols_px, grid, 0, 1);
+    }
+    std::fprintf(stderr, "tapir: wrote %s\n", out.c_str());
+    return 0;
+  }
+
+  if (*plot) {
+    plot_curves(load_series(plot_dirs), out, title, ymin_opt->count() ? std::optional<double>(ymin) : std::nullopt,
+                ymax_opt->count() ? std::optional<double>(ymax) : std::nullopt);
+    return 0;
+  }
+
+  if (*fig2) return reproduce_fig2(dataset, data, samples, out, latents, jobs, seed, train_eval_size, progress_mode);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return main_checked(argc, argv);
+  } catch (const std::exception& e) {
+    if (isatty(fileno(stderr))) std::fputs("\r\033[K", stderr);  // over a progress bar
+    std::fprintf(stderr, "tapir: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,557 @@
+// tapir/models/vae/train.cpp — the training loop of a VAE run, its run directory and its evaluation.
+#include "models/vae/train.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "nn/checkpoint.hpp"
+#include "nn/optim/optim.hpp"
+
+namespace tapir::models {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kConfig = "config.json";
+constexpr const char* kCurve = "curve.csv";
+constexpr const char* kLast = "checkpoint_last.safetensors";
+constexpr const char* kBest = "checkpoint_best.safetensors";
+
+std::string path_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+/// Writes `text` to `path` through a temporary file and a rename: never half a file.
+void write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(fmt::format("cannot write '{}'", tmp));
+    out << text;
+    out.flush();
+    if (!out) throw Error(fmt::format("writing '{}' failed (disk full?)", tmp));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(fmt::format("cannot rename '{}' to '{}': {}", tmp, path, ec.message()));
+}
+
+/// The minibatch order of epoch `e`: a permutation from a generator seeded by (seed, e) alone, so a
+/// resumed run needs only the epoch and the position in it.
+std::vector<std::size_t> epoch_order(std::uint64_t seed, long long e, std::size_t n) {
+  Rng r(seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(e) + 1);
+  return permutation(r, n);
+}
+
+std::unique_ptr<optim::Optimizer<float>> make_optimizer(const VaeTrainConfig& c, nn::Module<float>& model,
+                                                        std::size_t n_train) {
+  // The paper's prior p(θ) = N(0, I): −∇ log p(θ) = θ, a share M/N of it with every minibatch (eq. 8).
+  const double decay = c.weight_decay >= 0 ? c.weight_decay : double(c.batch) / double(n_train);
+  if (c.optimizer == "adagrad") {
+    optim::AdagradOptions o;
+    o.lr = c.lr;
+    o.weight_decay = decay;
+    o.decay_matrices_only = true;
+    o.initial_accumulator_value = 0.01;  // as in the authors' published code (PAPERS.md)
+    return std::make_unique<optim::Adagrad<float>>(model.parameters(), o);
+  }
+  if (c.optimizer == "adam") {
+    optim::AdamOptions o;
+    o.lr = c.lr;
+    o.weight_decay = decay;
+    o.decay_matrices_only = true;
+    return std::make_unique<optim::Adam<float>>(model.parameters(), o);
+  }
+  throw Error(fmt::format("unknown optimizer '{}' (expected adagrad or adam)", c.optimizer));
+}
+
+double beta_at(const VaeTrainConfig& c, long long samples) {
+  if (c.warmup <= 0) return c.beta;
+  return c.beta * std::min(1.0, double(samples) / double(c.warmup));
+}
+
+std::string fmt_double(double v) { return fmt::format("{:.6f}", v); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// Configuration
+
+nlohmann::json VaeTrainConfig::to_json() const {
+  return {{"dataset", dataset},
+          {"data_dir", data_dir},
+          {"binarize", binarize},
+          {"batch", batch},
+          {"samples", samples},
+          {"optimizer", optimizer},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"objective", objective},
+          {"iwae_k", iwae_k},
+          {"beta", beta},
+          {"warmup", warmup},
+          {"eval_every", eval_every},
+          {"train_eval_size", train_eval_size},
+          {"seed", seed}};
+}
+
+VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
+  VaeTrainConfig c;
+  try {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const std::string& k = it.key();
+      if (k == "dataset")
+        c.dataset = it->get<std::string>();
+      else if (k == "data_dir")
+        c.data_dir = it->get<std::string>();
+      else if (k == "binarize")
+        c.binarize = it->get<std::string>();
+      else if (k == "batch")
+        c.batch = it->get<std::size_t>();
+      else if (k == "samples")
+        c.samples = it->get<long long>();
+      else if (k == "optimizer")
+        c.optimizer = it->get<std::string>();
+      else if (k == "lr")
+        c.lr = it->get<double>();
+      else if (k == "weight_decay")
+        c.weight_decay = it->get<double>();
+      else if (k == "objective")
+        c.objective = it->get<std::string>();
+      else if (k == "iwae_k")
+        c.iwae_k = it->get<std::size_t>();
+      else if (k == "beta")
+        c.beta = it->get<double>();
+      else if (k == "warmup")
+        c.warmup = it->get<long long>();
+      else if (k == "eval_every")
+        c.eval_every = it->get<long long>();
+      else if (k == "train_eval_size")
+        c.train_eval_size = it->get<std::size_t>();
+      else if (k == "seed")
+        c.seed = it->get<std::uint64_t>();
+      else
+        throw Error(fmt::format("unknown key '{}'", k));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("training config: {}", e.what()));
+  } catch (const Error& e) {
+    throw Error(fmt::format("training config: {}", e.what()));
+  }
+  return c;
+}
+
+void VaeTrainConfig::validate() const {
+  const auto fail = [](const std::string& m) { throw Error(m); };
+  if (dataset != "mnist" && dataset != "fashion-mnist" && dataset != "frey" && dataset != "binarized-mnist")
+    fail(fmt::format("--dataset '{}': expected mnist, fashion-mnist, frey or binarized-mnist", dataset));
+  if (binarize != "none" && binarize != "threshold" && binarize != "dynamic" && binarize != "static")
+    fail(fmt::format("--binarize '{}': expected none, threshold or dynamic", binarize));
+  if ((binarize == "static") != (dataset == "binarized-mnist"))
+    fail(dataset == "binarized-mnist" ? "binarized-mnist is binarised already: use --binarize static"
+                                      : "--binarize static is only for --dataset binarized-mnist");
+  if (batch == 0) fail("--batch must be positive");
+  if (samples <= 0) fail(fmt::format("--samples {} must be positive", samples));
+  if (optimizer != "adagrad" && optimizer != "adam")
+    fail(fmt::format("--optimizer '{}': expected adagrad or adam", optimizer));
+  if (!(lr > 0) || !std::isfinite(lr)) fail(fmt::format("--lr {} must be a positive number", lr));
+  if (objective != "elbo" && objective != "iwae")
+    fail(fmt::format("--objective '{}': expected elbo or iwae", objective));
+  if (objective == "iwae" && iwae_k == 0) fail("--iwae-k must be at least 1");
+  if (!(beta >= 0)) fail(fmt::format("--beta {} must be non-negative", beta));
+  if (warmup < 0) fail("--warmup must be non-negative");
+  if (eval_every < 0) fail("--eval-every must be non-negative (0: log-spaced)");
+}
+
+nlohmann::json VaeRunConfig::to_json() const {
+  return {{"model", "vae"}, {"vae", model.to_json()}, {"train", train.to_json()}};
+}
+
+VaeRunConfig VaeRunConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object() || j.value("model", "") != "vae" || !j.contains("vae") || !j.contains("train"))
+    throw Error("not a VAE run configuration (expected {\"model\": \"vae\", \"vae\": ..., \"train\": ...})");
+  return {VaeConfig::from_json(j.at("vae")), VaeTrainConfig::from_json(j.at("train"))};
+}
+
+VaeRunConfig paper_vae_setup(const std::string& dataset, std::size_t latent) {
+  VaeRunConfig r;
+  r.train.dataset = dataset;
+  r.model.z_dim = latent;
+  if (dataset == "frey") {  // App. C.2: Gaussian decoder; 200 hidden units for the small Frey set
+    r.model.x_dim = 560;
+    r.model.hidden = {200};
+    r.model.likelihood = Likelihood::gaussian;
+    r.train.binarize = "none";
+  } else {  // MNIST-shaped: Bernoulli decoder on binarised pixels, 500 hidden units
+    r.model.x_dim = 784;
+    r.model.hidden = {500};
+    r.model.likelihood = Likelihood::bernoulli;
+    r.train.binarize = dataset == "binarized-mnist" ? "static" : "dynamic";
+    r.train.lr = 0.02;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// curve.csv
+
+std::vector<CurvePoint> read_curve(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("cannot open '{}'", path));
+  std::string line;
+  std::getline(in, line);
+  if (line.rfind("samples,epoch,seconds,train_elbo,test_elbo", 0) != 0)
+    throw Error(fmt::format("'{}': not a tapir curve (header '{}')", path, line));
+  std::vector<CurvePoint> curve;
+  for (int row = 2; std::getline(in, line); ++row) {
+    if (line.empty()) continue;
+    CurvePoint p;
+    char c;
+    std::istringstream s(line);
+    if (!(s >> p.samples >> c >> p.epoch >> c >> p.seconds >> c >> p.train_elbo >> c >> p.test_elbo >> c >> p.beta >>
+          c >> p.lr))
+      throw Error(fmt::format("'{}' line {}: malformed row '{}'", path, row, line));
+    curve.push_back(p);
+  }
+  return curve;
+}
+
+void write_curve(const std::string& path, const std::vector<CurvePoint>& curve) {
+  std::string text = "samples,epoch,seconds,train_elbo,test_elbo,beta,lr\n";
+  for (const auto& p : curve)
+    text += fmt::format("{},{},{:.3f},{:.4f},{:.4f},{:.6g},{:.6g}\n", p.samples, p.epoch, p.seconds, p.train_elbo,
+                        p.test_elbo, p.beta, p.lr);
+  write_atomically(path, text);
+}
+
+std::vector<long long> eval_schedule(long long total, long long eval_every, std::size_t batch) {
+  std::vector<long long> points;
+  const long long b = static_cast<long long>(batch);
+  const auto push = [&](long long s) {
+    s = std::min(total, (s + b - 1) / b * b);  // whole batches
+    if (points.empty() || s > points.back()) points.push_back(s);
+  };
+  if (eval_every > 0) {
+    for (long long s = eval_every; s < total; s += eval_every) push(s);
+  } else {
+    const double first = 10.0 * double(b);
+    for (int i = 0;; ++i) {
+      const double s = first * std::pow(10.0, i / 8.0);
+      if (s >= double(total)) break;
+      push(static_cast<long long>(std::llround(s)));
+    }
+  }
+  push(total);
+  return points;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Data and evaluation
+
+data::Dataset load_vae_split(const VaeTrainConfig& c, data::Split split, std::uint64_t seed) {
+  data::Dataset d = data::load_dataset(c.dataset, c.data_dir, split);
+  if (c.binarize == "threshold") {
+    data::binarize_threshold(d);
+  } else if (c.binarize == "dynamic") {
+    Rng rng(seed + static_cast<std::uint64_t>(split));
+    Array<float> b;
+    data::binarize_dynamic(d.x, rng, b);
+    d.x = std::move(b);
+    d.binarization = "dynamic (fixed evaluation draw)";
+  }
+  return d;
+}
+
+VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::size_t k, Rng& rng, std::size_t batch) {
+  const auto start = Clock::now();
+  const std::size_t n = x.shape()[0];
+  if (batch == 0) throw Error("evaluate_vae: batch must be positive");
+  Tape<float> tape;
+  NoGradGuard<float> no_grad(tape);
+  VaeEvaluation e;
+  e.n = n;
+  e.k = k;
+  Array<float> xb;
+  std::vector<std::size_t> rows;
+  double sum_elbo = 0, sum_ll = 0;
+  for (std::size_t i = 0; i < n; i += batch) {
+    rows.clear();
+    for (std::size_t j = i; j < std::min(n, i + batch); ++j) rows.push_back(j);
+    data::gather_rows(x, rows, xb);
+    sum_elbo += xt::sum(vae.elbo(tape.constant(xb), rng).value(), xt::evaluation_strategy::immediate)();
+    tape.clear();
+  }
+  e.elbo = sum_elbo / double(n);
+  if (k == 0) {
+    e.log_likelihood = std::nan("");
+  } else {
+    // log (1/K) Σ_k w_k over chunks of K: a running logsumexp per row, in double. About 10⁵ decoder rows
+    // per pass keeps the largest array (rows × x_dim floats) near 300 MB for MNIST.
+    const std::size_t chunk = std::min<std::size_t>(k, 1000);
+    const std::size_t rows_per_pass = std::max<std::size_t>(1, std::min<std::size_t>(n, 100'000 / chunk));
+    for (std::size_t i = 0; i < n; i += rows_per_pass) {
+      rows.clear();
+      for (std::size_t j = i; j < std::min(n, i + rows_per_pass); ++j) rows.push_back(j);
+      data::gather_rows(x, rows, xb);
+      const std::size_t r = rows.size();
+      std::vector<double> m(r, -INFINITY), s(r, 0.0);
+      for (std::size_t done = 0; done < k; done += chunk) {
+        const std::size_t kc = std::min(chunk, k - done);
+        const Array<float> log_w = vae.log_importance_weights(tape.constant(xb), rng, kc).value();  // (kc, r)
+        tape.clear();
+        for (std::size_t j = 0; j < r; ++j) {
+          for (std::size_t t = 0; t < kc; ++t) {
+            const double w = log_w(t, j);
+            if (w > m[j]) {
+              s[j] = s[j] * std::exp(m[j] - w) + 1.0;
+              m[j] = w;
+            } else {
+              s[j] += std::exp(w - m[j]);
+            }
+          }
+        }
+      }
+      for (std::size_t j = 0; j < r; ++j) sum_ll += m[j] + std::log(s[j]) - std::log(double(k));
+    }
+    e.log_likelihood = sum_ll / double(n);
+  }
+  e.seconds = since(start);
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The run
+
+namespace {
+
+class VaeTrainer {
+ public:
+  VaeTrainer(const VaeRunConfig& config, std::string run_dir)
+      : config_(config),
+        dir_(std::move(run_dir)),
+        init_rng_(config.train.seed),
+        vae_(config.model, init_rng_),
+        train_(data::load_dataset(config.train.dataset, config.train.data_dir, data::Split::train)),
+        train_eval_(load_vae_split(config.train, data::Split::train)),
+        test_eval_(load_vae_split(config.train, data::Split::test)),
+        optimizer_(make_optimizer(config.train, vae_, train_.size())),
+        rng_(config.train.seed + 1) {
+    if (train_.dim() != config.model.x_dim)
+      throw Error(fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(),
+                              config.model.x_dim));
+    if (config.train.binarize == "threshold") data::binarize_threshold(train_);
+    if (config.train.train_eval_size > 0 && config.train.train_eval_size < train_eval_.size()) {
+      std::vector<std::size_t> rows(config.train.train_eval_size);
+      for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+      Array<float> sub;
+      data::gather_rows(train_eval_.x, rows, sub);
+      train_eval_.x = std::move(sub);
+    }
+    if (train_.size() < config.train.batch)
+      throw Error(fmt::format("--batch {} exceeds the {} training examples", config.train.batch, train_.size()));
+  }
+
+  /// Restores the last checkpoint and truncates the curve to it.
+  void restore() {
+    const auto info = nn::load_checkpoint<float>(path_in(dir_, kLast), vae_, optimizer_.get());
+    if (!info.rng) throw Error(fmt::format("'{}' holds no generator state", path_in(dir_, kLast)));
+    rng_.set_state(*info.rng);
+    samples_ = info.step;
+    const auto get = [&](const char* key) -> const std::string& {
+      const auto it = info.extra.find(key);
+      if (it == info.extra.end()) throw Error(fmt::format("'{}' lacks '{}'", path_in(dir_, kLast), key));
+      return it->second;
+    };
+    epoch_ = std::stoll(get("epoch"));
+    pos_ = std::stoull(get("pos"));
+    seconds_ = std::stod(get("seconds"));
+    best_test_ = std::stod(get("best_test"));
+    if (fs::exists(path_in(dir_, kCurve))) {
+      curve_ = read_curve(path_in(dir_, kCurve));
+      while (!curve_.empty() && curve_.back().samples > samples_) curve_.pop_back();
+    }
+  }
+
+  bool run(const ProgressFn& progress, const std::atomic<bool>* stop) {
+    const VaeTrainConfig& c = config_.train;
+    const std::size_t n = train_.size();
+    const auto schedule = eval_schedule(c.samples, c.eval_every, c.batch);
+    std::size_t next_eval = 0;
+    while (next_eval < schedule.size() && schedule[next_eval] <= samples_) ++next_eval;
+
+    std::vector<std::size_t> order = epoch_order(c.seed, epoch_, n), idx;
+    Array<float> x, xb;
+    Tape<float> tape;
+    double running = std::nan("");
+    auto last_checkpoint = Clock::now();
+    while (samples_ < c.samples) {
+      if (stop && stop->load()) {
+        save_last();
+        return false;
+      }
+      const auto step_start = Clock::now();
+      if (pos_ >= n) {  // a new epoch: a new order
+        ++epoch_;
+        pos_ = 0;
+        order = epoch_order(c.seed, epoch_, n);
+      }
+      const std::size_t m = std::min(c.batch, n - pos_);
+      idx.assign(order.begin() + static_cast<long>(pos_), order.begin() + static_cast<long>(pos_ + m));
+      data::gather_rows(train_.x, idx, x);
+      const Array<float>* input = &x;
+      if (c.binarize == "dynamic") {
+        data::binarize_dynamic(x, rng_, xb);  // a fresh Bernoulli draw of every pixel, every time
+        input = &xb;
+      }
+      const Var<float> xv = tape.constant(*input);
+      const double beta = beta_at(c, samples_);
+      // eq. 8 divided by N: the minibatch average of the per-point bound (the prior's share is the decay).
+      const Var<float> bound =
+          c.objective == "iwae" ? mean(vae_.iwae(xv, rng_, c.iwae_k)) : mean(vae_.elbo(xv, rng_, beta));
+      (-bound).backward();
+      optimizer_->step();
+      optimizer_->zero_grad();
+      const double b = bound.item();
+      tape.clear();
+      if (!std::isfinite(b))
+        throw Error(fmt::format("the bound became {} at {} samples: lower --lr (now {}) or use --optimizer adam", b,
+                                samples_, c.lr));
+      running = std::isnan(running) ? b : 0.98 * running + 0.02 * b;
+      pos_ += m;
+      samples_ += static_cast<long long>(m);
+      seconds_ += since(step_start);
+
+      TrainProgress p{samples_, c.samples, epoch_ + 1, seconds_, running, nullptr};
+      if (next_eval < schedule.size() && samples_ >= schedule[next_eval]) {
+        while (next_eval < schedule.size() && schedule[next_eval] <= samples_) ++next_eval;
+        curve_.push_back(evaluate(beta));
+        write_curve(path_in(dir_, kCurve), curve_);
+        save_last();
+        last_checkpoint = Clock::now();
+        p.point = &curve_.back();
+      } else if (since(last_checkpoint) > 600) {  // at most ten minutes of work lost to a crash
+        save_last();
+        last_checkpoint = Clock::now();
+      }
+      if (progress) progress(p);
+    }
+    return true;
+  }
+
+ private:
+  CurvePoint evaluate(double beta) {
+    Rng eval_rng(config_.train.seed ^ 0xE7A1u);  // the same draws at every evaluation
+    CurvePoint p;
+    p.samples = samples_;
+    p.epoch = epoch_ + 1;  // the epoch in progress (or just completed), from 1
+    p.seconds = seconds_;
+    p.train_elbo = evaluate_vae(vae_, train_eval_.x, 0, eval_rng).elbo;
+    p.test_elbo = evaluate_vae(vae_, test_eval_.x, 0, eval_rng).elbo;
+    p.beta = beta;
+    p.lr = optimizer_->lr();
+    if (p.test_elbo > best_test_) {
+      best_test_ = p.test_elbo;
+      nn::save_checkpoint<float>(path_in(dir_, kBest), vae_, info(), nullptr);
+    }
+    return p;
+  }
+
+  nn::CheckpointInfo info() const {
+    nn::CheckpointInfo i;
+    i.config = config_.to_json();
+    i.step = samples_;
+    i.rng = rng_.state();
+    i.extra = {{"epoch", std::to_string(epoch_)},
+               {"pos", std::to_string(pos_)},
+               {"seconds", fmt_double(seconds_)},
+               {"best_test", fmt::format("{:.17g}", best_test_)}};
+    return i;
+  }
+
+  void save_last() { nn::save_checkpoint<float>(path_in(dir_, kLast), vae_, info(), optimizer_.get()); }
+
+  VaeRunConfig config_;
+  std::string dir_;
+  Rng init_rng_;
+  Vae<float> vae_;
+  data::Dataset train_, train_eval_, test_eval_;
+  std::unique_ptr<optim::Optimizer<float>> optimizer_;
+  Rng rng_;
+  long long samples_ = 0, epoch_ = 0;
+  std::size_t pos_ = 0;
+  double seconds_ = 0, best_test_ = -INFINITY;
+  std::vector<CurvePoint> curve_;
+};
+
+}  // namespace
+
+VaeRunConfig load_vae_run_config(const std::string& run_dir) {
+  const std::string path = path_in(run_dir, kConfig);
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("'{}' is not a run directory (no {})", run_dir, kConfig));
+  try {
+    return VaeRunConfig::from_json(nlohmann::json::parse(in));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("'{}': {}", path, e.what()));
+  } catch (const Error& e) {
+    throw Error(fmt::format("'{}': {}", path, e.what()));
+  }
+}
+
+std::unique_ptr<Vae<float>> load_vae_run_model(const std::string& run_dir, const std::string& which) {
+  if (which != "best" && which != "last") throw Error(fmt::format("checkpoint '{}': expected best or last", which));
+  const VaeRunConfig config = load_vae_run_config(run_dir);
+  Rng rng(0);
+  auto vae = std::make_unique<Vae<float>>(config.model, rng);
+  const std::string path = path_in(run_dir, which == "best" ? kBest : kLast);
+  if (!fs::exists(path))
+    throw Error(fmt::format("'{}' does not exist yet: the run has not reached its first evaluation", path));
+  nn::load_checkpoint<float>(path, *vae);
+  return vae;
+}
+
+bool train_vae(const VaeRunConfig& config, const std::string& run_dir, const ProgressFn& progress,
+               const std::atomic<bool>* stop) {
+  config.train.validate();
+  VaeRunConfig c = config;
+  if (c.train.data_dir.empty()) throw Error("no data directory given (--data DIR)");
+  c.train.data_dir = fs::absolute(c.train.data_dir).lexically_normal().string();
+  if (fs::exists(path_in(run_dir, kConfig)))
+    throw Error(fmt::format("'{}' already holds a run: continue it with --resume, or choose another --out", run_dir));
+  VaeTrainer trainer(c, run_dir);  // loads the data and checks it before anything is written
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec) throw Error(fmt::format("cannot create '{}': {}", run_dir, ec.message()));
+  write_atomically(path_in(run_dir, kConfig), c.to_json().dump(2) + "\n");
+  return trainer.run(progress, stop);
+}
+
+bool resume_vae(const std::string& run_dir, long long samples, const std::string& data_dir, const ProgressFn& progress,
+                const std::atomic<bool>* stop) {
+  VaeRunConfig c = load_vae_run_config(run_dir);
+  if (!fs::exists(path_in(run_dir, kLast))) throw Error(fmt::format("'{}' has no {} to resume from", run_dir, kLast));
+  bool rewrite = false;
+  if (samples > 0 && samples != c.train.samples) {
+    c.train.samples = samples;
+    rewrite = true;
+  }
+  if (!data_dir.empty()) {
+    c.train.data_dir = fs::absolute(data_dir).lexically_normal().string();
+    rewrite = true;
+  }
+  c.train.validate();
+  VaeTrainer trainer(c, run_dir);
+  trainer.restore();
+  if (rewrite) write_atomically(path_in(run_dir, kConfig), c.to_json().dump(2) + "\n");
+  return trainer.run(progress, stop);
+}
+
+}  // namespace tapir::models

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The `tapir` command end to end on synthetic data: the train/resume/eval/picture/plot/reproduce
+# contract and its errors (one line on stderr, a non-zero exit, nothing half-written).
+#   test_cli.sh TAPIR MAKE_SYNTHETIC_DATA
+set -uo pipefail
+tapir=$1
+tmp=$(mktemp -d /tmp/tapir-cli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+"$2" "$tmp/data" || { echo "FAIL: cannot make synthetic data"; exit 1; }
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error RC PATTERN -- command...: exits RC with exactly one stderr line matching PATTERN
+expect_error() {
+  local rc=$1 pattern=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  [ "$got" -eq "$rc" ] || fail "'$*' exited $got, expected $rc: $(cat "$tmp/err")"
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "'$*' printed $(wc -l <"$tmp/err") lines on stderr: $(cat "$tmp/err")"
+  grep -q -- "$pattern" "$tmp/err" || fail "'$*': stderr lacks '$pattern': $(cat "$tmp/err")"
+}
+
+small=(--data "$tmp/data" --latent 2 --hidden 16 --eval-every 400 --seed 3 --progress none)
+
+# Help and flag errors.
+"$tapir" --help | grep -q "train" || fail "tapir --help lacks the commands"
+"$tapir" train vae --help | grep -q -- "--importance-samples" && fail "train's help shows eval's flags"
+"$tapir" train vae --help | grep -q -- "--latent" || fail "train vae --help lacks --latent"
+expect_error 2 "'abc' is not a positive number" -- "$tapir" train vae --latent abc --data x --out y
+expect_error 2 "optimizer" -- "$tapir" train vae --optimizer sgd --data x --out y
+expect_error 2 "required" -- "$tapir" train vae --data x
+expect_error 1 "$tmp/nowhere" -- "$tapir" train vae --data "$tmp/nowhere" --out "$tmp/r0" --progress none
+[ -e "$tmp/r0/config.json" ] && fail "a run that could not load its data left a config.json"
+
+# Train, the run directory, resume.
+"$tapir" train vae "${small[@]}" --samples 1200 --out "$tmp/run" >"$tmp/out" 2>"$tmp/err" || fail "train vae: $(cat "$tmp/err")"
+head -1 "$tmp/run/curve.csv" | grep -q "^samples,epoch,seconds,train_elbo,test_elbo" || fail "curve.csv header"
+[ "$(wc -l <"$tmp/run/curve.csv")" -eq 4 ] || fail "curve.csv should have 3 rows: $(cat "$tmp/run/curve.csv")"
+for f in config.json checkpoint_last.safetensors checkpoint_best.safetensors; do
+  [ -s "$tmp/run/$f" ] || fail "run lacks $f"
+done
+grep -q '"z_dim": 2' "$tmp/run/config.json" || fail "config.json lacks z_dim"
+expect_error 1 "already holds a run" -- "$tapir" train vae "${small[@]}" --out "$tmp/run"
+"$tapir" train --resume "$tmp/run" --samples 1600 --progress none >/dev/null 2>"$tmp/err" || fail "resume: $(cat "$tmp/err")"
+tail -1 "$tmp/run/curve.csv" | grep -q "^1600," || fail "resumed run did not reach 1600 samples"
+"$tapir" train vae "${small[@]}" --samples 1600 --out "$tmp/run2" >/dev/null 2>"$tmp/err" || fail "run2: $(cat "$tmp/err")"
+[ "$(cut -d, -f1,2,4,5 "$tmp/run/curve.csv")" = "$(cut -d, -f1,2,4,5 "$tmp/run2/curve.csv")" ] ||
+  fail "resumed curve differs from the uninterrupted one"
+
+# Eval: one JSON object.
+"$tapir" eval "$tmp/run" --split test --importance-samples 50 >"$tmp/eval.json" 2>"$tmp/err" || fail "eval: $(cat "$tmp/err")"
+for key in elbo log_likelihood n seconds; do
+  grep -q "\"$key\":" "$tmp/eval.json" || fail "eval JSON lacks $key: $(cat "$tmp/eval.json")"
+done
+grep -q '"n":200' "$tmp/eval.json" || fail "eval did not score the 200 test points"
+expect_error 1 "not a run directory" -- "$tapir" eval "$tmp/nowhere"
+
+# Pictures.
+"$tapir" sample "$tmp/run" -n 16 -o "$tmp/s.png" 2>/dev/null || fail "sample"
+"$tapir" reconstruct "$tmp/run" -n 8 -o "$tmp/r.png" 2>/dev/null || fail "reconstruct"
+"$tapir" manifold "$tmp/run" --grid 5 -o "$tmp/m.png" 2>/dev/null || fail "manifold"
+for f in s r m; do
+  [ "$(head -c 4 "$tmp/$f.png" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "$f.png is not a PNG"
+done
+expect_error 1 "two different latent dimensions" -- "$tapir" manifold "$tmp/run" --dims 0,5 -o "$tmp/m2.png"
+expect_error 1 "cannot write PNG" -- "$tapir" sample "$tmp/run" -o "$tmp/no/such/dir/s.png"
+
+# Plot: always the CSV; the PNG when gnuplot is installed.
+"$tapir" plot "$tmp/run" "$tmp/run2" -o "$tmp/fig.png" 2>"$tmp/err" || fail "plot: $(cat "$tmp/err")"
+grep -q "^run,samples,train_elbo,test_elbo" "$tmp/fig.csv" || fail "plot CSV"
+if command -v gnuplot >/dev/null; then [ -s "$tmp/fig.png" ] || fail "plot PNG"; fi
+
+# A damaged checkpoint is refused with its path.
+head -c 1000 "$tmp/run/checkpoint_best.safetensors" >"$tmp/t" && mv "$tmp/t" "$tmp/run/checkpoint_best.safetensors"
+expect_error 1 "checkpoint_best.safetensors" -- "$tapir" eval "$tmp/run"
+
+# Frey-shaped data and the Figure 2 reproduction, small.
+"$tapir" reproduce fig2 --dataset frey --data "$tmp/data" --samples 800 --latents 2,3 --jobs 2 --out "$tmp/fig2" \
+  --progress none >"$tmp/out" 2>"$tmp/err" || fail "reproduce fig2: $(cat "$tmp/err")"
+grep -q "^| 3 |" "$tmp/fig2/fig2_frey.md" || fail "fig2 table lacks N_z = 3: $(cat "$tmp/fig2/fig2_frey.md")"
+[ -s "$tmp/fig2/nz2/curve.csv" ] || fail "fig2 run nz2"
+
+[ "$failures" -eq 0 ] && echo "cli: all checks passed"
+exit $(( failures > 0 ))
