@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "nn/checkpoint.hpp"
@@ -270,7 +271,8 @@ data::Dataset load_vae_split(const VaeTrainConfig& c, data::Split split, std::ui
   return d;
 }
 
-VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::size_t k, Rng& rng, std::size_t batch) {
+VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::size_t k, Rng& rng, std::size_t batch,
+                           Rng* binarize) {
   const auto start = Clock::now();
   const std::size_t n = x.shape()[0];
   if (batch == 0) throw Error("evaluate_vae: batch must be positive");
@@ -279,14 +281,21 @@ VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::si
   VaeEvaluation e;
   e.n = n;
   e.k = k;
-  Array<float> xb;
+  Array<float> xb, drawn;
   std::vector<std::size_t> rows;
   double sum_elbo = 0, sum_ll = 0;
+  const std::optional<Rng::State> draws = binarize ? std::optional<Rng::State>(binarize->state()) : std::nullopt;
+  // Rows `rows` of x, binarised if asked: pixel draws in row-major order, so any batching sees the same.
+  const auto rows_of_x = [&]() -> const Array<float>& {
+    data::gather_rows(x, rows, xb);
+    if (!binarize) return xb;
+    data::binarize_dynamic(xb, *binarize, drawn);
+    return drawn;
+  };
   for (std::size_t i = 0; i < n; i += batch) {
     rows.clear();
     for (std::size_t j = i; j < std::min(n, i + batch); ++j) rows.push_back(j);
-    data::gather_rows(x, rows, xb);
-    sum_elbo += xt::sum(vae.elbo(tape.constant(xb), rng).value(), xt::evaluation_strategy::immediate)();
+    sum_elbo += xt::sum(vae.elbo(tape.constant(rows_of_x()), rng).value(), xt::evaluation_strategy::immediate)();
     tape.clear();
   }
   e.elbo = sum_elbo / double(n);
@@ -297,15 +306,16 @@ VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::si
     // per pass keeps the largest array (rows × x_dim floats) near 300 MB for MNIST.
     const std::size_t chunk = std::min<std::size_t>(k, 1000);
     const std::size_t rows_per_pass = std::max<std::size_t>(1, std::min<std::size_t>(n, 100'000 / chunk));
+    if (binarize) binarize->set_state(*draws);  // the rows the bound saw
     for (std::size_t i = 0; i < n; i += rows_per_pass) {
       rows.clear();
       for (std::size_t j = i; j < std::min(n, i + rows_per_pass); ++j) rows.push_back(j);
-      data::gather_rows(x, rows, xb);
+      const Array<float>& xr = rows_of_x();
       const std::size_t r = rows.size();
       std::vector<double> m(r, -INFINITY), s(r, 0.0);
       for (std::size_t done = 0; done < k; done += chunk) {
         const std::size_t kc = std::min(chunk, k - done);
-        const Array<float> log_w = vae.log_importance_weights(tape.constant(xb), rng, kc).value();  // (kc, r)
+        const Array<float> log_w = vae.log_importance_weights(tape.constant(xr), rng, kc).value();  // (kc, r)
         tape.clear();
         for (std::size_t j = 0; j < r; ++j) {
           for (std::size_t t = 0; t < kc; ++t) {
@@ -340,20 +350,20 @@ class VaeTrainer {
         init_rng_(config.train.seed),
         vae_(config.model, init_rng_),
         train_(data::load_dataset(config.train.dataset, config.train.data_dir, data::Split::train)),
-        train_eval_(load_vae_split(config.train, data::Split::train)),
-        test_eval_(load_vae_split(config.train, data::Split::test)),
+        test_(data::load_dataset(config.train.dataset, config.train.data_dir, data::Split::test)),
         optimizer_(make_optimizer(config.train, vae_, train_.size())),
         rng_(config.train.seed + 1) {
     if (train_.dim() != config.model.x_dim)
       throw Error(fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(),
                               config.model.x_dim));
-    if (config.train.binarize == "threshold") data::binarize_threshold(train_);
-    if (config.train.train_eval_size > 0 && config.train.train_eval_size < train_eval_.size()) {
+    if (config.train.binarize == "threshold") {
+      data::binarize_threshold(train_);
+      data::binarize_threshold(test_);
+    }
+    if (config.train.train_eval_size > 0 && config.train.train_eval_size < train_.size()) {
       std::vector<std::size_t> rows(config.train.train_eval_size);
       for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-      Array<float> sub;
-      data::gather_rows(train_eval_.x, rows, sub);
-      train_eval_.x = std::move(sub);
+      data::gather_rows(train_.x, rows, train_subset_);
     }
     if (train_.size() < config.train.batch)
       throw Error(fmt::format("--batch {} exceeds the {} training examples", config.train.batch, train_.size()));
@@ -448,13 +458,16 @@ class VaeTrainer {
 
  private:
   CurvePoint evaluate(double beta) {
-    Rng eval_rng(config_.train.seed ^ 0xE7A1u);  // the same draws at every evaluation
+    // The same draws of ε (and of binarised pixels) at every evaluation.
+    Rng eval_rng(config_.train.seed ^ 0xE7A1u), pixel_rng(config_.train.seed ^ 0xB1Au);
+    Rng* binarize = config_.train.binarize == "dynamic" ? &pixel_rng : nullptr;
     CurvePoint p;
     p.samples = samples_;
     p.epoch = epoch_ + 1;  // the epoch in progress (or just completed), from 1
     p.seconds = seconds_;
-    p.train_elbo = evaluate_vae(vae_, train_eval_.x, 0, eval_rng).elbo;
-    p.test_elbo = evaluate_vae(vae_, test_eval_.x, 0, eval_rng).elbo;
+    const Array<float>& train_x = train_subset_.dimension() == 2 ? train_subset_ : train_.x;
+    p.train_elbo = evaluate_vae(vae_, train_x, 0, eval_rng, 1000, binarize).elbo;
+    p.test_elbo = evaluate_vae(vae_, test_.x, 0, eval_rng, 1000, binarize).elbo;
     p.beta = beta;
     p.lr = optimizer_->lr();
     if (p.test_elbo > best_test_) {
@@ -482,7 +495,8 @@ class VaeTrainer {
   std::string dir_;
   Rng init_rng_;
   Vae<float> vae_;
-  data::Dataset train_, train_eval_, test_eval_;
+  data::Dataset train_, test_;
+  Array<float> train_subset_;  // the first train_eval_size training points, when that is set
   std::unique_ptr<optim::Optimizer<float>> optimizer_;
   Rng rng_;
   long long samples_ = 0, epoch_ = 0;

@@ -111,7 +111,9 @@ struct VaeEvaluation {
 
 /// Average bound over the rows of `x` (in batches of `batch`), and with k > 0 the importance-sampled
 /// log p(x) = log (1/K) Σ_k p(x, z_k)/q(z_k|x), computed in chunks of K so that K = 5000 fits in memory.
+/// With `binarize`, each row is a Bernoulli draw of its pixels from that generator (the same draws for
+/// the bound and for log p(x)): dynamic binarisation without a binarised copy of the data.
 VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::size_t k, Rng& rng,
-                           std::size_t batch = 1000);
+                           std::size_t batch = 1000, Rng* binarize = nullptr);
 
 }  // namespace tapir::models
