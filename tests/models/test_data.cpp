@@ -11,23 +11,15 @@
 #include "autodiff/check.hpp"
 #include "models/data/dataset.hpp"
 #include "models/data/idx.hpp"
+#include "temp_dir.hpp"
 
 using namespace tapir;
 using namespace tapir::models::data;
 using test::check_throws_with;
+using test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/tapir-data-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
-
 using Bytes = std::vector<std::uint8_t>;
 void put_be32(Bytes& b, std::uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(v >> s));

@@ -11,23 +11,15 @@
 #include "cli/synthetic_data.hpp"
 #include "models/vae/train.hpp"
 #include "nn/checkpoint.hpp"
+#include "temp_dir.hpp"
 
 using namespace tapir;
 using namespace tapir::models;
 using test::check_throws_with;
+using test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/tapir-train-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
-
 VaeRunConfig small_run(const std::string& data, const std::string& dataset = "mnist") {
   VaeRunConfig c = paper_vae_setup(dataset, 3);
   c.model.hidden = {16};

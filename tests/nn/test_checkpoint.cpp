@@ -13,10 +13,12 @@
 #include "nn/checkpoint.hpp"
 #include "nn/layers.hpp"
 #include "nn/optim/optim.hpp"
+#include "temp_dir.hpp"
 
 using namespace tapir;
 using namespace tapir::nn;
 using test::check_throws_with;
+using test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -44,16 +46,6 @@ struct Momentum : optim::Optimizer<float> {
     Optimizer::load_state_dict(s);
     get(s, "velocity", velocity);
   }
-};
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/tapir-ckpt-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
 };
 
 std::vector<char> read_bytes(const std::string& p) {
