@@ -3,7 +3,7 @@
 
 Exactly tapir's default MNIST setup: encoder 784-500-N_z and decoder N_z-500-784 (tanh), Bernoulli
 decoder, SGVB estimator B with L = 1, M = 100, Adagrad (lr 0.02, initial accumulator 0.01), weight decay
-M/N on the weight matrices only (the N(0, I) prior on θ), N(0, 0.01) initialisation, dynamic
+1/N on the weight matrices only (the N(0, I) prior on θ), N(0, 0.01) initialisation, dynamic
 binarisation (a fresh Bernoulli draw per batch), float32.
 
 Prints one JSON line per epoch: {"epoch", "seconds", "train_elbo"}, then {"peak_rss_mb"}.
@@ -72,7 +72,7 @@ def main():
     model = Vae(z_dim=args.latent)
     matrices = [p for p in model.parameters() if p.dim() >= 2]
     vectors = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.Adagrad([{"params": matrices, "weight_decay": m / n}, {"params": vectors, "weight_decay": 0.0}],
+    opt = torch.optim.Adagrad([{"params": matrices, "weight_decay": 1.0 / n}, {"params": vectors, "weight_decay": 0.0}],
                               lr=0.02, initial_accumulator_value=0.01)
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()

@@ -1,7 +1,7 @@
 // Trains the Kingma–Welling VAE with the paper's MNIST setup (§5): 784-500-N_z encoder and decoder,
 // tanh, Bernoulli decoder, estimator B with L = 1, M = 100, Adagrad, N(0, 0.01) initialisation, the
-// N(0, I) prior on the weights as weight decay scaled by M/N. Prints the average lower bound per
-// data point on the training set (as it trains) and on the test set after each epoch.
+// N(0, I) prior on the weights as weight decay 1/N (the loss is the minibatch average). Prints the average lower bound
+// per data point on the training set (as it trains) and on the test set after each epoch.
 //
 //   build/examples/train_vae DATA_DIR [epochs = 1] [latent = 20] [lr = 0.02] [seed = 1]
 //
@@ -38,7 +38,7 @@ int main(int argc, char** argv) try {
   optim::AdagradOptions opts;
   opts.lr = lr;
   opts.initial_accumulator_value = 0.01;
-  opts.weight_decay = double(batch) / double(n);  // −∇ log N(θ; 0, I) · M/N: the prior's share per batch
+  opts.weight_decay = 1.0 / double(n);  // −∇ log N(θ; 0, I) / N: eq. 8 divided by N, as the averaged bound is
   opts.decay_matrices_only = true;
   optim::Adagrad<float> adagrad(vae.parameters(), opts);
 

@@ -187,7 +187,7 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
   c->add_option("--iwae-k", a.iwae_k, "K of the IWAE objective (default 5)")->check(kPositive);
   c->add_option("--beta", a.beta, "weight of the KL term (1: the bound)")->check(kNonNegative)->capture_default_str();
   c->add_option("--warmup", a.warmup, "samples over which beta ramps up from 0 (KL warm-up)")->check(kNonNegative);
-  c->add_option("--weight-decay", a.weight_decay, "L2 on weight matrices (default: the paper's N(0,I) prior, M/N)")
+  c->add_option("--weight-decay", a.weight_decay, "L2 on weight matrices (default: the paper's N(0,I) prior, 1/N)")
       ->check(kNonNegative);
   c->add_option("--init-std", a.init_std, "initial weights ~ N(0, std^2) (0: PyTorch's default init)")
       ->check(kNonNegative)

@@ -54,8 +54,10 @@ std::vector<std::size_t> epoch_order(std::uint64_t seed, long long e, std::size_
 
 std::unique_ptr<optim::Optimizer<float>> make_optimizer(const VaeTrainConfig& c, nn::Module<float>& model,
                                                         std::size_t n_train) {
-  // The paper's prior p(θ) = N(0, I): −∇ log p(θ) = θ, a share M/N of it with every minibatch (eq. 8).
-  const double decay = c.weight_decay >= 0 ? c.weight_decay : double(c.batch) / double(n_train);
+  // The paper's prior p(θ) = N(0, I): maximise (N/M) Σ_batch L(x) + log p(θ) (eq. 8). tapir's loss is the
+  // minibatch *average* of the bound, i.e. that objective divided by N, so the prior's gradient −θ comes
+  // in with weight 1/N. (The authors' code sums the bound over the batch and so scales the prior by M/N.)
+  const double decay = c.weight_decay >= 0 ? c.weight_decay : 1.0 / double(n_train);
   if (c.optimizer == "adagrad") {
     optim::AdagradOptions o;
     o.lr = c.lr;

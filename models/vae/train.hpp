@@ -32,7 +32,7 @@ struct VaeTrainConfig {
   long long samples = 10'000'000;     // training samples to process (data points, not steps)
   std::string optimizer = "adagrad";  // adagrad | adam
   double lr = 0.02;                   // global step size
-  double weight_decay = -1;           // L2 on weight matrices; < 0: the paper's N(0, I) prior, M/N
+  double weight_decay = -1;           // L2 on weight matrices; < 0: the paper's N(0, I) prior, 1/N
   std::string objective = "elbo";     // elbo | iwae
   std::size_t iwae_k = 5;             // K of the IWAE objective
   double beta = 1.0;                  // weight of the KL term (estimator B)
