@@ -1,0 +1,55 @@
+// tapir/models/inference/ais.hpp — marginal likelihoods log p(x) = log ∫ p(z) p(x|z) dz of a latent-
+// variable model, by importance sampling with a proposal q and by annealed importance sampling.
+//
+// AIS (Neal 2001) moves chains from the prior p(z) through f_t(z) = p(z) p(x|z)^β_t,
+// 0 = β_0 < … < β_T = 1, with one HMC transition per temperature; the log weight of a chain is
+// Σ_t (β_t − β_{t−1}) log p(x|z_{t−1}), and log p(x) ≈ log (1/S) Σ_s exp(w_s) over S chains. It needs
+// only the prior and the likelihood (no q), so it scores any decoder: a VAE's, wake-sleep's, AVB's.
+#pragma once
+
+#include <vector>
+
+#include "models/inference/hmc.hpp"
+
+namespace tapir::models {
+
+/// The pieces of a model p(z) p(x|z) for a batch of rows: each row of z belongs to one data point,
+/// row r to point r mod n (the chains of all points are stacked: row = chain · n + point).
+template <class T>
+struct LatentModel {
+  LogDensityFn<T> log_prior;              // z (R, d) → log p(z_r), (R,)
+  LogDensityFn<T> log_likelihood;         // z (R, d) → log p(x_{r mod n} | z_r), (R,)
+  std::vector<Parameter<T>*> parameters;  // those the densities use (held fixed while sampling)
+};
+
+struct AisOptions {
+  std::size_t steps = 500;       // temperatures T
+  std::size_t chains = 16;       // S per data point
+  HmcOptions hmc{};              // one transition per temperature; ε per data point (its chains' mean acceptance)
+  bool sigmoid_schedule = true;  // β_t on a sigmoid ramp (Grosse et al.), else linear
+};
+
+struct AisResult {
+  Array<double> log_marginal;  // (n,): log p(x_i) estimates
+  Array<double> log_weights;   // (S, n)
+  double acceptance = 0;       // mean HMC acceptance over the run
+};
+
+/// AIS for n data points: z starts as S·n draws from `sample_prior` (R = S·n rows).
+template <class T>
+AisResult ais(const LatentModel<T>& model, const Array<T>& prior_draws, std::size_t n, const AisOptions& options,
+              Rng& rng);
+
+/// Importance sampling: log (1/K) Σ_k p(z_k) p(x|z_k) / q(z_k) per point, from K·n draws z ~ q (rows
+/// stacked as in LatentModel) and their log q(z). Exact for any K when q is the exact posterior.
+template <class T>
+Array<double> importance_log_marginal(const LatentModel<T>& model, const Array<T>& z, const Array<T>& log_q,
+                                      std::size_t n);
+
+/// The annealing schedule β_0 = 0 < … < β_T = 1.
+std::vector<double> ais_schedule(std::size_t steps, bool sigmoid);
+
+/// log (1/S) Σ_s exp(w_sn) per column of w (S, n), stable.
+Array<double> log_mean_exp_rows(const Array<double>& w);
+
+}  // namespace tapir::models
