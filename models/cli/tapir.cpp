@@ -8,6 +8,7 @@
 //   tapir plot runs/a runs/b -o fig.png
 //   tapir reproduce fig2 --dataset mnist --data DIR --samples 10000000 --out runs/fig2-mnist
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -34,7 +35,10 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop.store(true); }
+extern "C" void on_signal(int sig) {
+  g_stop.store(true);         // training stops after this step, with a checkpoint
+  std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Progress: a bar on a terminal, plain periodic lines otherwise.
@@ -57,7 +61,10 @@ std::string duration(double s) {
 class Progress {
  public:
   enum class Mode { bar, lines, none };
-  Progress(Mode mode, std::string label) : mode_(mode), label_(label.empty() ? "" : label + " ") {}
+  Progress(Mode mode, std::string label) : mode_(mode), label_(label.empty() ? "" : label + " ") {
+    winsize w{};
+    if (mode_ == Mode::bar && ioctl(fileno(stderr), TIOCGWINSZ, &w) == 0 && w.ws_col >= 20) columns_ = w.ws_col;
+  }
   static Mode mode_from(const std::string& s) {
     if (s == "bar") return Mode::bar;
     if (s == "lines") return Mode::lines;
@@ -87,12 +94,14 @@ class Progress {
     }
     const double gap = std::chrono::duration<double>(now - last_).count();
     if (mode_ == Mode::bar && gap >= 0.2) {
-      const double f = double(p.samples) / double(p.total);
-      const int width = 24, filled = static_cast<int>(f * width);
-      std::fprintf(stderr, "\r\033[K%s[%s%s] %3.0f%% %s/%s  %s samples/s  ETA %s  bound %.2f", label_.c_str(),
-                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), 100 * f,
-                   human(double(p.samples)).c_str(), human(double(p.total)).c_str(), human(rate).c_str(),
-                   duration(eta).c_str(), p.running_bound);
+      const double f = std::clamp(double(p.samples) / double(p.total), 0.0, 1.0);  // the last batch may overshoot
+      const int width = 20, filled = static_cast<int>(f * width);
+      std::string line =
+          fmt::format("{}[{}{}] {:3.0f}% {}/{} {}/s ETA {} bound {:.2f}", label_, std::string(filled, '#'),
+                      std::string(width - filled, '.'), 100 * f, human(double(p.samples)), human(double(p.total)),
+                      human(rate), duration(eta), p.running_bound);
+      if (line.size() >= columns_) line.resize(columns_ - 1);  // one physical row, or \r cannot redraw it
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
       std::fflush(stderr);
       last_ = now;
     } else if (mode_ == Mode::lines && gap >= 30) {
@@ -115,6 +124,7 @@ class Progress {
   Mode mode_;
   std::string label_;
   bool started_ = false;
+  std::size_t columns_ = 80;
   Clock::time_point start_, last_;
   long long start_samples_ = 0;
 };
@@ -138,6 +148,22 @@ const CLI::Validator kPositive(
       return "";
     },
     "POSITIVE");
+/// Whole numbers, also written as 1e7: rewritten to plain digits before CLI11 converts them.
+CLI::Validator count_validator(bool positive) {
+  return CLI::Validator(
+      [positive](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || *end != '\0' || !std::isfinite(v) || v < 0 || v != std::floor(v) || v > 9e18 ||
+            (positive && v == 0) || s.find('-') == 0)
+          return fmt::format("'{}' is not a {} whole number", s, positive ? "positive" : "non-negative");
+        s = fmt::format("{:.0f}", v);
+        return "";
+      },
+      positive ? "COUNT>0" : "COUNT");
+}
+const CLI::Validator kCount = count_validator(false), kPositiveCount = count_validator(true);
+
 const CLI::Validator kNonNegative(
     [](std::string& s) -> std::string {
       char* end = nullptr;
@@ -163,30 +189,31 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
       ->capture_default_str();
   c->add_option("--data", a.data, "directory with the dataset's files under their usual names")->required();
   c->add_option("--out", a.out, "run directory to create")->required();
-  c->add_option("--latent", a.latent, "N_z, the latent dimension")->check(kPositive)->capture_default_str();
+  c->add_option("--latent", a.latent, "N_z, the latent dimension")->transform(kPositiveCount)->capture_default_str();
   c->add_option("--hidden", a.hidden, "hidden layer sizes, e.g. 500 or 400,400 (default: 500 MNIST, 200 Frey)")
       ->delimiter(',')
-      ->check(kPositive);
-  c->add_option("--batch", a.batch, "minibatch size M (default 100)")->check(kPositive);
-  c->add_option("--samples", a.samples, "training samples to process in all (default 10^7)")->check(kPositive);
+      ->transform(kPositiveCount);
+  c->add_option("--batch", a.batch, "minibatch size M (default 100)")->transform(kPositiveCount);
+  c->add_option("--samples", a.samples, "training samples to process in all (default 10^7)")->transform(kPositiveCount);
   c->add_option("--optimizer", a.optimizer, "adagrad (default) | adam")->check(CLI::IsMember({"adagrad", "adam"}));
   c->add_option("--lr", a.lr, "step size (default: Adagrad 0.02, Adam 1e-3)")->check(kPositive);
   c->add_option("--binarize", a.binarize, "none | threshold | dynamic (default: dynamic MNIST, none Frey)")
       ->check(CLI::IsMember({"none", "threshold", "dynamic", "static"}));
   c->add_option("--eval-every", a.eval_every, "samples between evaluations (default: 8 per decade, log spaced)")
-      ->check(kPositive);
-  c->add_option("--train-eval-size", a.train_eval_size, "training points in the train bound (default: all)");
+      ->transform(kPositiveCount);
+  c->add_option("--train-eval-size", a.train_eval_size, "training points in the train bound (default: all)")
+      ->transform(kCount);
   c->add_option("--seed", a.seed, "seed of every generator of the run")->capture_default_str();
   c->add_option("--activation", a.activation, "tanh (default) | relu | softplus | sigmoid | elu | leaky_relu");
   c->add_option("--likelihood", a.likelihood, "bernoulli | gaussian | continuous-bernoulli (default by dataset)")
       ->check(CLI::IsMember({"bernoulli", "gaussian", "continuous-bernoulli"}));
   c->add_option("--estimator", a.estimator, "SGVB estimator: B (analytic KL, default) | A (Monte Carlo)")
       ->check(CLI::IsMember({"A", "B"}));
-  c->add_option("--mc-samples", a.mc_samples, "L, samples of z per data point (default 1)")->check(kPositive);
+  c->add_option("--mc-samples", a.mc_samples, "L, samples of z per data point (default 1)")->transform(kPositiveCount);
   c->add_option("--objective", a.objective, "elbo (default) | iwae")->check(CLI::IsMember({"elbo", "iwae"}));
-  c->add_option("--iwae-k", a.iwae_k, "K of the IWAE objective (default 5)")->check(kPositive);
+  c->add_option("--iwae-k", a.iwae_k, "K of the IWAE objective (default 5)")->transform(kPositiveCount);
   c->add_option("--beta", a.beta, "weight of the KL term (1: the bound)")->check(kNonNegative)->capture_default_str();
-  c->add_option("--warmup", a.warmup, "samples over which beta ramps up from 0 (KL warm-up)")->check(kNonNegative);
+  c->add_option("--warmup", a.warmup, "samples over which beta ramps up from 0 (KL warm-up)")->transform(kCount);
   c->add_option("--weight-decay", a.weight_decay, "L2 on weight matrices (default: the paper's N(0,I) prior, 1/N)")
       ->check(kNonNegative);
   c->add_option("--init-std", a.init_std, "initial weights ~ N(0, std^2) (0: PyTorch's default init)")
@@ -222,8 +249,6 @@ models::VaeRunConfig run_config_from(const CLI::App* c, const TrainVaeArgs& a) {
   t.warmup = a.warmup;
   t.weight_decay = a.weight_decay;
   r.model.init_std = a.init_std;
-  if (r.model.likelihood == models::Likelihood::gaussian && t.binarize != "none")
-    throw Error("--likelihood gaussian models grey levels: use --binarize none");
   return r;
 }
 
@@ -294,6 +319,32 @@ double normal_quantile(double p) {
 // ---------------------------------------------------------------------------------------------------
 // plot
 
+/// Writes `text` to `path` through a temporary file and a rename; throws naming the path.
+void write_text(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.flush();
+    if (!f) throw Error(fmt::format("cannot write '{}'", path));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(fmt::format("cannot write '{}'", path));
+}
+
+/// 'text' for the shell (a ' inside becomes '\'').
+std::string shell_quote(const std::string& text) {
+  std::string q = "'";
+  for (char c : text) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+/// 'text' for gnuplot (a ' inside becomes '').
+std::string gnuplot_quote(const std::string& text) {
+  std::string q = "'";
+  for (char c : text) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
 struct Series {
   std::string label;
   std::vector<models::CurvePoint> curve;
@@ -302,7 +353,7 @@ struct Series {
 std::string run_label(const std::string& dir) {
   try {
     const auto c = models::load_vae_run_config(dir);
-    return fmt::format("N_z = {}", c.model.z_dim);
+    return fmt::format("{}N_z = {}", c.train.method == "wake-sleep" ? "wake-sleep " : "AEVB ", c.model.z_dim);
   } catch (const Error&) {
     return fs::path(dir).filename().string();
   }
@@ -312,45 +363,46 @@ std::string run_label(const std::string& dir) {
 bool plot_curves(const std::vector<Series>& series, const std::string& out, const std::string& title,
                  std::optional<double> ymin, std::optional<double> ymax) {
   const std::string csv = fs::path(out).replace_extension(".csv").string();
-  {
-    std::ofstream f(csv);
-    if (!f) throw Error(fmt::format("cannot write '{}'", csv));
-    f << "run,samples,train_elbo,test_elbo\n";
-    for (const auto& s : series)
-      for (const auto& p : s.curve)
-        f << fmt::format("\"{}\",{},{},{}\n", s.label, p.samples, p.train_elbo, p.test_elbo);
-  }
+  std::string rows = "run,samples,train_elbo,test_elbo\n";
+  for (const auto& s : series)
+    for (const auto& p : s.curve)
+      rows += fmt::format("\"{}\",{},{},{}\n", s.label, p.samples, p.train_elbo, p.test_elbo);
+  write_text(csv, rows);
   std::fprintf(stderr, "tapir: wrote %s\n", csv.c_str());
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::fprintf(stderr,
-                 "tapir: gnuplot is not installed (apt-get install gnuplot-nox): plotted nothing, the CSV "
-                 "holds the curves\n");
+    std::fprintf(stderr, "tapir: gnuplot is not installed (apt-get install gnuplot-nox): the CSV holds the curves\n");
     return false;
   }
   const std::string script = fs::path(out).replace_extension(".gp").string();
-  {
-    std::ofstream g(script);
-    g << "set terminal pngcairo size 900,600 noenhanced font 'sans,11'\n";
-    g << fmt::format("set output '{}'\n", out);
-    g << fmt::format("set title '{}'\n", title);
-    g << "set logscale x\nset format x '10^{%L}'\nset xlabel '# training samples evaluated'\n";
-    g << "set ylabel 'average lower bound per data point'\nset key bottom right\nset grid\n";
-    g << "set datafile separator ','\n";
-    if (ymin || ymax)
-      g << fmt::format("set yrange [{}:{}]\n", ymin ? fmt::format("{}", *ymin) : "*",
-                       ymax ? fmt::format("{}", *ymax) : "*");
-    g << "plot ";
-    for (std::size_t i = 0; i < series.size(); ++i) {
-      const std::string where =
-          fmt::format("'{}' every ::1 using ($0>=0 && strcol(1) eq '{}' ? $2 : 1/0)", csv, series[i].label);
-      if (i) g << ", \\\n     ";
-      g << fmt::format("{}:4 with lines lw 2 lc {} dt 1 title '{} test', ", where, i + 1, series[i].label);
-      g << fmt::format("{}:3 with lines lw 1 lc {} dt 2 title '{} train'", where, i + 1, series[i].label);
-    }
-    g << "\n";
+  std::string g = "set terminal pngcairo size 900,600 noenhanced font 'sans,11'\n";
+  g += fmt::format("set output {}\nset title {}\n", gnuplot_quote(out), gnuplot_quote(title));
+  g += "set logscale x\nset format x '10^{%L}'\nset xlabel '# training samples evaluated'\n";
+  g += "set ylabel 'average lower bound per data point'\nset key bottom right\nset grid\n";
+  g += "set datafile separator ','\n";
+  if (ymin || ymax)
+    g += fmt::format("set yrange [{}:{}]\n", ymin ? fmt::format("{}", *ymin) : "*",
+                     ymax ? fmt::format("{}", *ymax) : "*");
+  g += "plot ";
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const std::string where = fmt::format("{} every ::1 using ($0>=0 && strcol(1) eq {} ? $2 : 1/0)",
+                                          gnuplot_quote(csv), gnuplot_quote(series[i].label));
+    if (i) g += ", \\\n     ";
+    g += fmt::format("{}:4 with lines lw 2 lc {} dt 1 title {}, ", where, i + 1,
+                     gnuplot_quote(series[i].label + " test"));
+    g += fmt::format("{}:3 with lines lw 1 lc {} dt 2 title {}", where, i + 1,
+                     gnuplot_quote(series[i].label + " train"));
   }
-  const int rc = std::system(fmt::format("gnuplot '{}'", script).c_str());
-  if (rc != 0) throw Error(fmt::format("gnuplot failed on '{}' (exit {})", script, rc));
+  g += "\n";
+  write_text(script, g);
+  const std::string log = script + ".log";
+  const int rc = std::system(fmt::format("gnuplot {} 2> {}", shell_quote(script), shell_quote(log)).c_str());
+  if (rc != 0) {
+    std::ifstream in(log);
+    std::string first;
+    std::getline(in, first);
+    throw Error(fmt::format("gnuplot failed on '{}': {}", script, first.empty() ? "(no message)" : first));
+  }
+  std::remove(log.c_str());
   std::fprintf(stderr, "tapir: wrote %s\n", out.c_str());
   return true;
 }
@@ -358,6 +410,14 @@ bool plot_curves(const std::vector<Series>& series, const std::string& out, cons
 std::vector<Series> load_series(const std::vector<std::string>& dirs) {
   std::vector<Series> s;
   for (const auto& d : dirs) s.push_back({run_label(d), models::read_curve((fs::path(d) / "curve.csv").string())});
+  for (std::size_t i = 0; i < s.size(); ++i)  // two runs with one label: name both by their directories
+    for (std::size_t j = i + 1; j < s.size(); ++j)
+      if (s[i].label == s[j].label)
+        for (std::size_t k : {i, j}) {
+          fs::path p = fs::path(dirs[k]).lexically_normal();
+          if (p.filename().empty()) p = p.parent_path();  // "runs/a/"
+          s[k].label += " (" + p.filename().string() + ")";
+        }
   return s;
 }
 
@@ -365,69 +425,92 @@ std::vector<Series> load_series(const std::vector<std::string>& dirs) {
 // reproduce fig2
 
 int reproduce_fig2(const std::string& dataset, const std::string& data, long long samples, const std::string& out,
-                   std::vector<std::size_t> latents, int jobs, std::uint64_t seed, std::size_t train_eval_size,
-                   const std::string& progress_mode) {
+                   std::vector<std::size_t> latents, bool wake_sleep, int jobs, std::uint64_t seed,
+                   std::size_t train_eval_size, const std::string& progress_mode) {
   if (latents.empty())
     latents = dataset == "frey" ? std::vector<std::size_t>{2, 5, 10, 20} : std::vector<std::size_t>{3, 5, 10, 20, 200};
+  std::sort(latents.begin(), latents.end());
+  latents.erase(std::unique(latents.begin(), latents.end()), latents.end());  // one run directory each
   fs::create_directories(out);
-  std::vector<std::string> dirs;
-  for (auto z : latents) dirs.push_back((fs::path(out) / fmt::format("nz{}", z)).string());
+  struct Job {
+    std::size_t latent;
+    std::string method, dir;
+  };
+  std::vector<Job> runs;
+  for (auto z : latents) {
+    runs.push_back({z, "aevb", (fs::path(out) / fmt::format("nz{}", z)).string()});
+    if (wake_sleep) runs.push_back({z, "wake-sleep", (fs::path(out) / fmt::format("ws-nz{}", z)).string()});
+  }
   if (jobs > 1) set_blas_threads(1);  // one core per run
   std::atomic<std::size_t> next{0};
   std::mutex errors_mutex;
   std::vector<std::string> errors;
   const auto worker = [&] {
-    for (std::size_t i; (i = next++) < latents.size() && !g_stop.load();) {
+    for (std::size_t i; (i = next++) < runs.size() && !g_stop.load();) {
+      const Job& job = runs[i];
       try {
-        const auto& dir = dirs[i];
-        Progress progress(jobs > 1 ? Progress::Mode::lines : Progress::mode_from(progress_mode),
-                          fmt::format("[N_z={}]", latents[i]));
+        const auto mode = Progress::mode_from(progress_mode);  // bars of parallel runs would overwrite each other
+        Progress progress(jobs > 1 && mode == Progress::Mode::bar ? Progress::Mode::lines : mode,
+                          fmt::format("[{} N_z={}]", job.method, job.latent));
         const auto fn = [&](const models::TrainProgress& p) { progress(p); };
-        if (fs::exists(fs::path(dir) / "checkpoint_last.safetensors")) {
-          const auto curve = models::read_curve((fs::path(dir) / "curve.csv").string());
-          if (curve.empty() || curve.back().samples < samples) models::resume_vae(dir, samples, "", fn, &g_stop);
+        if (fs::exists(fs::path(job.dir) / "checkpoint_last.safetensors")) {
+          const fs::path curve_path = fs::path(job.dir) / "curve.csv";
+          const auto curve =
+              fs::exists(curve_path) ? models::read_curve(curve_path.string()) : std::vector<models::CurvePoint>{};
+          if (curve.empty() || curve.back().samples < samples) models::resume_vae(job.dir, samples, data, fn, &g_stop);
         } else {
-          fs::remove(fs::path(dir) / "config.json");  // a run that never reached a checkpoint starts over
-          auto c = models::paper_vae_setup(dataset, latents[i]);
+          fs::remove(fs::path(job.dir) / "config.json");  // a run that never reached a checkpoint starts over
+          auto c = models::paper_vae_setup(dataset, job.latent);
+          c.train.method = job.method;
           c.train.data_dir = data;
           c.train.samples = samples;
           c.train.seed = seed;
           c.train.train_eval_size = train_eval_size;
-          models::train_vae(c, dir, fn, &g_stop);
+          models::train_vae(c, job.dir, fn, &g_stop);
         }
         progress.done();
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(errors_mutex);
-        errors.push_back(fmt::format("N_z = {}: {}", latents[i], e.what()));
+        errors.push_back(fmt::format("{} N_z = {}: {}", job.method, job.latent, e.what()));
         g_stop.store(true);
       }
     }
   };
   std::vector<std::thread> threads;
-  for (int j = 1; j < std::min<int>(jobs, static_cast<int>(latents.size())); ++j) threads.emplace_back(worker);
+  for (int j = 1; j < std::min<int>(jobs, static_cast<int>(runs.size())); ++j) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
   if (!errors.empty()) throw Error(errors.front());
   if (g_stop.load()) return interrupted(out);
 
-  const bool frey = dataset == "frey";
-  const std::string png = (fs::path(out) / fmt::format("fig2_{}.png", dataset)).string();
-  plot_curves(load_series(dirs), png,
-              fmt::format("AEVB on {} (tapir), {} hidden units: solid test, dashed train", dataset, frey ? 200 : 500),
-              frey ? std::optional<double>(0) : std::optional<double>(-150),
-              frey ? std::optional<double>(1600) : std::optional<double>(-95));
-  std::string md = fmt::format("| {} N_z | training samples | train bound | test bound | training time |\n", dataset);
-  md += "|---:|---:|---:|---:|---:|\n";
-  for (std::size_t i = 0; i < dirs.size(); ++i) {
-    const auto curve = models::read_curve((fs::path(dirs[i]) / "curve.csv").string());
+  std::string md =
+      fmt::format("| {} N_z | method | training samples | train bound | test bound | training time |\n", dataset);
+  md += "|---:|---|---:|---:|---:|---:|\n";
+  for (const auto& r : runs) {
+    const auto curve = models::read_curve((fs::path(r.dir) / "curve.csv").string());
+    if (curve.empty()) continue;
     const auto& p = curve.back();
-    md += fmt::format("| {} | {:.3g} | {:.2f} | {:.2f} | {} |\n", latents[i], double(p.samples), p.train_elbo,
-                      p.test_elbo, duration(p.seconds));
+    md += fmt::format("| {} | {} | {:.3g} | {:.2f} | {:.2f} | {} |\n", r.latent, r.method == "aevb" ? "AEVB" : r.method,
+                      double(p.samples), p.train_elbo, p.test_elbo, duration(p.seconds));
   }
   const std::string table = (fs::path(out) / fmt::format("fig2_{}.md", dataset)).string();
-  std::ofstream(table) << md;
+  write_text(table, md);
   std::printf("%s", md.c_str());
   std::fprintf(stderr, "tapir: wrote %s\n", table.c_str());
+  const bool frey = dataset == "frey";
+  const auto ymin = frey ? std::optional<double>(0) : std::optional<double>(-150);
+  const auto ymax = frey ? std::optional<double>(1600) : std::optional<double>(-95);
+  const std::string what = fmt::format("{} hidden units: solid test, dashed train", frey ? 200 : 500);
+  std::vector<std::string> all;
+  for (const auto& r : runs) all.push_back(r.dir);
+  plot_curves(load_series(all), (fs::path(out) / fmt::format("fig2_{}.png", dataset)).string(),
+              fmt::format("{} on {} (tapir), {}", wake_sleep ? "AEVB and wake-sleep" : "AEVB", dataset, what), ymin,
+              ymax);
+  if (wake_sleep)  // one panel per N_z, as in the paper
+    for (std::size_t i = 0; i < runs.size(); i += 2)
+      plot_curves(load_series({runs[i].dir, runs[i + 1].dir}),
+                  (fs::path(out) / fmt::format("fig2_{}_nz{}.png", dataset, runs[i].latent)).string(),
+                  fmt::format("{}, N_z = {} (tapir), {}", dataset, runs[i].latent, what), ymin, ymax);
   return 0;
 }
 
@@ -446,24 +529,29 @@ int main_checked(int argc, char** argv) {
   std::string resume_dir, resume_data;
   long long resume_samples = 0;
   train->add_option("--resume", resume_dir, "continue the run in this directory from its last checkpoint");
-  train->add_option("--samples", resume_samples, "with --resume: raise the run's sample budget")->check(kPositive);
+  train->add_option("--samples", resume_samples, "with --resume: raise the run's sample budget")
+      ->transform(kPositiveCount);
   train->add_option("--data", resume_data, "with --resume: where the data is now");
   auto* train_vae = train->add_subcommand("vae", "the Kingma–Welling VAE (defaults: the paper's setup)");
   TrainVaeArgs vae_args;
   add_train_vae_options(train_vae, vae_args);
+  auto* train_ws = train->add_subcommand("wake-sleep", "the paper's baseline: wake-sleep with the VAE's networks");
+  TrainVaeArgs ws_args;
+  add_train_vae_options(train_ws, ws_args);
   train->require_subcommand(0, 1);
 
   // eval
   auto* eval = app.add_subcommand("eval", "average bound and importance-sampled log p(x) of a run, as JSON");
-  std::string run_dir, split = "test", which = "best", out;
+  std::string run_dir, split = "test", which = "last", out;
   std::size_t k = 5000, limit = 0, n_images = 100, grid = 20, cols = 10;
   std::uint64_t seed = 1;
   eval->add_option("run", run_dir, "run directory")->required();
   eval->add_option("--split", split, "train | test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
   eval->add_option("--importance-samples,-k", k, "K of the IWAE estimate of log p(x) (0: bound only)")
+      ->transform(kCount)
       ->capture_default_str();
   eval->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
-  eval->add_option("--limit", limit, "only the first N points of the split (0: all)");
+  eval->add_option("--limit", limit, "only the first N points of the split (0: all)")->transform(kCount);
   eval->add_option("--seed", seed, "seed of the evaluation's draws")->capture_default_str();
 
   // pictures
@@ -477,9 +565,9 @@ int main_checked(int argc, char** argv) {
     c->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
     c->add_option("--seed", seed, "seed of the draws")->capture_default_str();
   }
-  sample->add_option("-n", n_images, "number of images")->check(kPositive)->capture_default_str();
-  sample->add_option("--cols", cols, "images per row")->check(kPositive)->capture_default_str();
-  reconstruct->add_option("-n", n_images, "number of data points")->check(kPositive)->capture_default_str();
+  sample->add_option("-n", n_images, "number of images")->transform(kPositiveCount)->capture_default_str();
+  sample->add_option("--cols", cols, "images per row")->transform(kPositiveCount)->capture_default_str();
+  reconstruct->add_option("-n", n_images, "number of data points")->transform(kPositiveCount)->capture_default_str();
   reconstruct->add_option("--split", split, "train | test")
       ->check(CLI::IsMember({"train", "test"}))
       ->capture_default_str();
@@ -512,14 +600,19 @@ int main_checked(int argc, char** argv) {
       ->check(CLI::IsMember({"mnist", "frey"}))
       ->capture_default_str();
   fig2->add_option("--data", data, "directory with the dataset's files")->required();
-  fig2->add_option("--samples", samples, "training samples per run")->check(kPositive)->capture_default_str();
-  fig2->add_option("--out", out, "directory for the runs, the figure and the table")->required();
-  fig2->add_option("--latents", latents, "N_z values (default: the paper's panel)")->delimiter(',');
+  fig2->add_option("--samples", samples, "training samples per run")->transform(kPositiveCount)->capture_default_str();
+  fig2->add_option("--out", out, "directory for the runs, the figure and the table (default: runs/fig2-DATASET)");
+  fig2->add_option("--latents", latents, "N_z values (default: the paper's panel)")
+      ->delimiter(',')
+      ->transform(kPositiveCount);
   fig2->add_option("--jobs,-j", jobs, "runs trained at once (one BLAS thread each when > 1)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   fig2->add_option("--seed", seed, "seed of every run")->capture_default_str();
-  fig2->add_option("--train-eval-size", train_eval_size, "training points in the train bound (0: all)");
+  fig2->add_option("--train-eval-size", train_eval_size, "training points in the train bound (0: all)")
+      ->transform(kCount);
+  bool with_wake_sleep = false;
+  fig2->add_flag("--wake-sleep", with_wake_sleep, "also train wake-sleep for every N_z (the paper's baseline)");
 
   try {
     app.parse(argc, argv);
@@ -534,25 +627,30 @@ int main_checked(int argc, char** argv) {
     return 2;
   }
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  if (train->parsed() || reproduce->parsed()) {  // the commands that can stop cleanly at a checkpoint
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+  }
 
   if (*train) {
     if (!resume_dir.empty()) {
-      if (*train_vae) throw Error("--resume takes its settings from the run: give no model after it");
+      if (*train_vae || *train_ws) throw Error("--resume takes its settings from the run: give no model after it");
       return run_training(
           [&](const models::ProgressFn& fn) {
             return models::resume_vae(resume_dir, resume_samples, resume_data, fn, &g_stop);
           },
           "", progress_mode, resume_dir);
     }
-    if (!*train_vae) throw Error("train: name a model (tapir train vae ...) or give --resume RUN_DIR");
+    if (!*train_vae && !*train_ws)
+      throw Error("train: name a model (tapir train vae|wake-sleep ...) or give --resume RUN_DIR");
     if (train->get_option("--samples")->count() || train->get_option("--data")->count())
       throw Error("train: put --samples and --data after the model name (tapir train vae --data DIR ...)");
-    const auto config = run_config_from(train_vae, vae_args);
-    return run_training(
-        [&](const models::ProgressFn& fn) { return models::train_vae(config, vae_args.out, fn, &g_stop); }, "",
-        progress_mode, vae_args.out);
+    const bool ws = train_ws->parsed();
+    const TrainVaeArgs& args = ws ? ws_args : vae_args;
+    auto config = run_config_from(ws ? train_ws : train_vae, args);
+    if (ws) config.train.method = "wake-sleep";
+    return run_training([&](const models::ProgressFn& fn) { return models::train_vae(config, args.out, fn, &g_stop); },
+                        "", progress_mode, args.out);
   }
 
   if (*eval) {
@@ -589,6 +687,7 @@ int main_checked(int argc, char** argv) {
     } else if (*reconstruct) {
       const auto d = models::load_vae_split(config.train, models::data::split_from_string(split));
       n_images = std::min(n_images, d.size());
+      if (n_images == 0) throw Error(fmt::format("the {} split of {} is empty", split, config.train.dataset));
       std::vector<std::size_t> idx(n_images);
       for (std::size_t i = 0; i < n_images; ++i) idx[i] = i;
       Array<float> x;
@@ -629,7 +728,10 @@ int main_checked(int argc, char** argv) {
     return 0;
   }
 
-  if (*fig2) return reproduce_fig2(dataset, data, samples, out, latents, jobs, seed, train_eval_size, progress_mode);
+  if (*fig2 && out.empty()) out = fmt::format("runs/fig2-{}", dataset);
+  if (*fig2)
+    return reproduce_fig2(dataset, data, samples, out, latents, with_wake_sleep, jobs, seed, train_eval_size,
+                          progress_mode);
   return 0;
 }
 

@@ -48,7 +48,9 @@ void write_atomically(const std::string& path, const std::string& text) {
 /// The minibatch order of epoch `e`: a permutation from a generator seeded by (seed, e) alone, so a
 /// resumed run needs only the epoch and the position in it.
 std::vector<std::size_t> epoch_order(std::uint64_t seed, long long e, std::size_t n) {
-  Rng r(seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(e) + 1);
+  // A stream of its own: no (seed, e) gives the seed of the run's other generators (seed, seed + 1).
+  Rng r((seed + 0x632BE59BD9B4E019ull) * 0x9E3779B97F4A7C15ull ^
+        (static_cast<std::uint64_t>(e) + 1) * 0xD1B54A32D192ED03ull);
   return permutation(r, n);
 }
 
@@ -89,7 +91,8 @@ std::string fmt_double(double v) { return fmt::format("{:.6f}", v); }
 // Configuration
 
 nlohmann::json VaeTrainConfig::to_json() const {
-  return {{"dataset", dataset},
+  return {{"method", method},
+          {"dataset", dataset},
           {"data_dir", data_dir},
           {"binarize", binarize},
           {"batch", batch},
@@ -111,7 +114,9 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
   try {
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& k = it.key();
-      if (k == "dataset")
+      if (k == "method")
+        c.method = it->get<std::string>();
+      else if (k == "dataset")
         c.dataset = it->get<std::string>();
       else if (k == "data_dir")
         c.data_dir = it->get<std::string>();
@@ -154,6 +159,9 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
 
 void VaeTrainConfig::validate() const {
   const auto fail = [](const std::string& m) { throw Error(m); };
+  if (method != "aevb" && method != "wake-sleep") fail(fmt::format("method '{}': expected aevb or wake-sleep", method));
+  if (method == "wake-sleep" && (objective != "elbo" || warmup > 0 || beta != 1.0))
+    fail("wake-sleep has no --objective, --warmup or --beta: those shape the AEVB bound");
   if (dataset != "mnist" && dataset != "fashion-mnist" && dataset != "frey" && dataset != "binarized-mnist")
     fail(fmt::format("--dataset '{}': expected mnist, fashion-mnist, frey or binarized-mnist", dataset));
   if (binarize != "none" && binarize != "threshold" && binarize != "dynamic" && binarize != "static")
@@ -169,6 +177,8 @@ void VaeTrainConfig::validate() const {
   if (objective != "elbo" && objective != "iwae")
     fail(fmt::format("--objective '{}': expected elbo or iwae", objective));
   if (objective == "iwae" && iwae_k == 0) fail("--iwae-k must be at least 1");
+  if (objective == "iwae" && (warmup > 0 || beta != 1.0))
+    fail("--beta and --warmup weight the ELBO's KL term, not IWAE");
   if (!(beta >= 0)) fail(fmt::format("--beta {} must be non-negative", beta));
   if (warmup < 0) fail("--warmup must be non-negative");
   if (eval_every < 0) fail("--eval-every must be non-negative (0: log-spaced)");
@@ -322,6 +332,7 @@ VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::si
         for (std::size_t j = 0; j < r; ++j) {
           for (std::size_t t = 0; t < kc; ++t) {
             const double w = log_w(t, j);
+            if (w == -INFINITY) continue;  // a zero weight: adds nothing (and −∞ − −∞ would be NaN)
             if (w > m[j]) {
               s[j] = s[j] * std::exp(m[j] - w) + 1.0;
               m[j] = w;
@@ -382,15 +393,22 @@ class VaeTrainer {
       if (it == info.extra.end()) throw Error(fmt::format("'{}' lacks '{}'", path_in(dir_, kLast), key));
       return it->second;
     };
-    epoch_ = std::stoll(get("epoch"));
-    pos_ = std::stoull(get("pos"));
-    seconds_ = std::stod(get("seconds"));
-    best_test_ = std::stod(get("best_test"));
+    try {
+      epoch_ = std::stoll(get("epoch"));
+      pos_ = std::stoull(get("pos"));
+      seconds_ = std::stod(get("seconds"));
+      best_ = std::stod(get("best_train"));
+    } catch (const std::logic_error&) {
+      throw Error(
+          fmt::format("'{}': malformed training position (epoch, pos, seconds, best_train)", path_in(dir_, kLast)));
+    }
     if (fs::exists(path_in(dir_, kCurve))) {
       curve_ = read_curve(path_in(dir_, kCurve));
       while (!curve_.empty() && curve_.back().samples > samples_) curve_.pop_back();
     }
   }
+
+  long long samples() const { return samples_; }
 
   bool run(const ProgressFn& progress, const std::atomic<bool>* stop) {
     const VaeTrainConfig& c = config_.train;
@@ -425,10 +443,16 @@ class VaeTrainer {
       }
       const Var<float> xv = tape.constant(*input);
       const double beta = beta_at(c, samples_);
-      // eq. 8 divided by N: the minibatch average of the per-point bound (the prior's share is the decay).
-      const Var<float> bound =
-          c.objective == "iwae" ? mean(vae_.iwae(xv, rng_, c.iwae_k)) : mean(vae_.elbo(xv, rng_, beta));
-      (-bound).backward();
+      Var<float> bound;
+      if (c.method == "wake-sleep") {
+        const auto ws = vae_.wake_sleep(xv, rng_);
+        ws.loss.backward();
+        bound = mean(ws.bound);
+      } else {
+        // eq. 8 divided by N: the minibatch average of the per-point bound (the prior's share is the decay).
+        bound = c.objective == "iwae" ? mean(vae_.iwae(xv, rng_, c.iwae_k)) : mean(vae_.elbo(xv, rng_, beta));
+        (-bound).backward();
+      }
       optimizer_->step();
       optimizer_->zero_grad();
       const double b = bound.item();
@@ -472,8 +496,10 @@ class VaeTrainer {
     p.test_elbo = evaluate_vae(vae_, test_.x, 0, eval_rng, 1000, binarize).elbo;
     p.beta = beta;
     p.lr = optimizer_->lr();
-    if (p.test_elbo > best_test_) {
-      best_test_ = p.test_elbo;
+    // "Best" is chosen on the training bound: choosing on the test set would bias the test numbers
+    // reported from it. (tapir eval scores the last checkpoint unless told otherwise.)
+    if (p.train_elbo > best_) {
+      best_ = p.train_elbo;
       nn::save_checkpoint<float>(path_in(dir_, kBest), vae_, info(), nullptr);
     }
     return p;
@@ -487,7 +513,7 @@ class VaeTrainer {
     i.extra = {{"epoch", std::to_string(epoch_)},
                {"pos", std::to_string(pos_)},
                {"seconds", fmt_double(seconds_)},
-               {"best_test", fmt::format("{:.17g}", best_test_)}};
+               {"best_train", fmt::format("{:.17g}", best_)}};
     return i;
   }
 
@@ -503,10 +529,24 @@ class VaeTrainer {
   Rng rng_;
   long long samples_ = 0, epoch_ = 0;
   std::size_t pos_ = 0;
-  double seconds_ = 0, best_test_ = -INFINITY;
+  double seconds_ = 0, best_ = -INFINITY;  // best: the highest training bound so far
   std::vector<CurvePoint> curve_;
 };
 
+}  // namespace
+
+namespace {
+/// Settings that are each valid but make no sense together.
+void check_combination(const VaeRunConfig& c) {
+  c.train.validate();
+  const bool weighted_kl = c.train.beta != 1.0 || c.train.warmup > 0;
+  if (weighted_kl && c.model.estimator == Estimator::monte_carlo)
+    throw Error("--beta and --warmup weight estimator B's analytic KL; estimator A has none");
+  if (c.model.likelihood != Likelihood::bernoulli && c.train.binarize != "none")
+    throw Error(fmt::format("a {} decoder models grey levels: use --binarize none (its density on 0/1 pixels {})",
+                            to_string(c.model.likelihood),
+                            c.model.likelihood == Likelihood::gaussian ? "collapses" : "is unbounded"));
+}
 }  // namespace
 
 VaeRunConfig load_vae_run_config(const std::string& run_dir) {
@@ -536,7 +576,7 @@ std::unique_ptr<Vae<float>> load_vae_run_model(const std::string& run_dir, const
 
 bool train_vae(const VaeRunConfig& config, const std::string& run_dir, const ProgressFn& progress,
                const std::atomic<bool>* stop) {
-  config.train.validate();
+  check_combination(config);
   VaeRunConfig c = config;
   if (c.train.data_dir.empty()) throw Error("no data directory given (--data DIR)");
   c.train.data_dir = fs::absolute(c.train.data_dir).lexically_normal().string();
@@ -563,9 +603,12 @@ bool resume_vae(const std::string& run_dir, long long samples, const std::string
     c.train.data_dir = fs::absolute(data_dir).lexically_normal().string();
     rewrite = true;
   }
-  c.train.validate();
+  check_combination(c);
   VaeTrainer trainer(c, run_dir);
   trainer.restore();
+  if (trainer.samples() > c.train.samples)
+    throw Error(fmt::format("'{}' has trained on {} samples already: --samples {} would not continue it", run_dir,
+                            trainer.samples(), c.train.samples));
   if (rewrite) write_atomically(path_in(run_dir, kConfig), c.to_json().dump(2) + "\n");
   return trainer.run(progress, stop);
 }

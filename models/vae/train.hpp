@@ -25,6 +25,7 @@ namespace tapir::models {
 
 /// How a VAE is trained: the data, the optimizer, the objective and the schedule.
 struct VaeTrainConfig {
+  std::string method = "aevb";        // aevb (SGVB) | wake-sleep (the paper's baseline, same networks)
   std::string dataset = "mnist";      // mnist | fashion-mnist | frey | binarized-mnist
   std::string data_dir;               // where the files are (stored absolute)
   std::string binarize = "dynamic";   // none | threshold | dynamic (static for binarized-mnist)

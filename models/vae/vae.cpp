@@ -191,6 +191,21 @@ Var<T> Vae<T>::iwae(const Var<T>& x, Rng& rng, std::size_t k) const {
   return logsumexp(log_w, 0) - static_cast<T>(std::log(static_cast<double>(k)));  // log (1/K) Σ_k w_k
 }
 
+template <class T>
+typename Vae<T>::WakeSleep Vae<T>::wake_sleep(const Var<T>& x, Rng& rng) const {
+  const std::size_t m = x.shape()[0];
+  // Wake: a posterior sample from the recognition model, then maximum likelihood for θ on (x, z).
+  const auto q = encode(x);
+  const Var<T> z = q.sample(rng);  // z ~ q_φ(z|x), a constant
+  const auto p = prior(x.tape(), m);
+  const Var<T> log_joint = decode(z).log_prob(x) + p.log_prob(z);  // log p_θ(x|z) + log p(z)
+  // Sleep: a fantasy from the generative model, then maximum likelihood for φ on (x̃, z̃).
+  const Var<T> z_dream = p.sample(rng);                // z̃ ~ p(z)
+  const Var<T> x_dream = decode(z_dream).sample(rng);  // x̃ ~ p_θ(x|z̃), a constant
+  const Var<T> log_q_dream = encode(x_dream).log_prob(z_dream);
+  return {-(mean(log_joint) + mean(log_q_dream)), log_joint - q.log_prob(z)};
+}
+
 template class Vae<float>;
 template class Vae<double>;
 

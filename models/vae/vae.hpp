@@ -72,6 +72,17 @@ class Vae : public nn::Module<T> {
   /// what iwae() reduces with logsumexp. Evaluation calls it in chunks of K to bound memory.
   Var<T> log_importance_weights(const Var<T>& x, Rng& rng, std::size_t k) const;
 
+  /// Wake-sleep (Hinton, Dayan, Frey & Neal 1995) with this recognition model, the AEVB paper's baseline.
+  /// `loss` is a surrogate whose gradient is both phases' update, averaged over the batch:
+  ///   wake:  −∇_θ log p_θ(x, z),   z ~ q_φ(z|x)            (a sample: no gradient reaches φ)
+  ///   sleep: −∇_φ log q_φ(z̃|x̃),  (z̃, x̃) ~ p(z) p_θ(x|z)  (a fantasy: no gradient reaches θ)
+  /// `bound` is the wake sample's estimate log p(x, z) − log q(z|x) of the ELBO, per data point.
+  struct WakeSleep {
+    Var<T> loss;
+    Var<T> bound;
+  };
+  WakeSleep wake_sleep(const Var<T>& x, Rng& rng) const;
+
   const VaeConfig& config() const { return config_; }
 
  private:

@@ -23,12 +23,17 @@ expect_error() {
 small=(--data "$tmp/data" --latent 2 --hidden 16 --eval-every 400 --seed 3 --progress none)
 
 # Help and flag errors.
-"$tapir" --help | grep -q "train" || fail "tapir --help lacks the commands"
-"$tapir" train vae --help | grep -q -- "--importance-samples" && fail "train's help shows eval's flags"
-"$tapir" train vae --help | grep -q -- "--latent" || fail "train vae --help lacks --latent"
-expect_error 2 "'abc' is not a positive number" -- "$tapir" train vae --latent abc --data x --out y
+"$tapir" --help >"$tmp/help" && grep -q "train" "$tmp/help" || fail "tapir --help lacks the commands"
+"$tapir" train vae --help >"$tmp/help" || fail "train vae --help"
+grep -q -- "--importance-samples" "$tmp/help" && fail "train's help shows eval's flags"
+grep -q -- "--latent" "$tmp/help" || fail "train vae --help lacks --latent"
+expect_error 2 "'abc' is not a positive whole number" -- "$tapir" train vae --latent abc --data x --out y
 expect_error 2 "optimizer" -- "$tapir" train vae --optimizer sgd --data x --out y
 expect_error 2 "required" -- "$tapir" train vae --data x
+expect_error 2 "'-1' is not a non-negative whole number" -- "$tapir" eval x -k -1
+expect_error 2 "'2.5' is not a positive whole number" -- "$tapir" train vae --samples 2.5 --data x --out y
+expect_error 1 "continuous-bernoulli decoder models grey levels" -- \
+  "$tapir" train vae --likelihood continuous-bernoulli --data "$tmp/data" --out "$tmp/r0" --progress none
 expect_error 1 "$tmp/nowhere" -- "$tapir" train vae --data "$tmp/nowhere" --out "$tmp/r0" --progress none
 [ -e "$tmp/r0/config.json" ] && fail "a run that could not load its data left a config.json"
 
@@ -41,9 +46,10 @@ for f in config.json checkpoint_last.safetensors checkpoint_best.safetensors; do
 done
 grep -q '"z_dim": 2' "$tmp/run/config.json" || fail "config.json lacks z_dim"
 expect_error 1 "already holds a run" -- "$tapir" train vae "${small[@]}" --out "$tmp/run"
+expect_error 1 "would not continue it" -- "$tapir" train --resume "$tmp/run" --samples 400 --progress none
 "$tapir" train --resume "$tmp/run" --samples 1600 --progress none >/dev/null 2>"$tmp/err" || fail "resume: $(cat "$tmp/err")"
 tail -1 "$tmp/run/curve.csv" | grep -q "^1600," || fail "resumed run did not reach 1600 samples"
-"$tapir" train vae "${small[@]}" --samples 1600 --out "$tmp/run2" >/dev/null 2>"$tmp/err" || fail "run2: $(cat "$tmp/err")"
+"$tapir" train vae "${small[@]}" --samples 1.6e3 --out "$tmp/run2" >/dev/null 2>"$tmp/err" || fail "run2: $(cat "$tmp/err")"
 [ "$(cut -d, -f1,2,4,5 "$tmp/run/curve.csv")" = "$(cut -d, -f1,2,4,5 "$tmp/run2/curve.csv")" ] ||
   fail "resumed curve differs from the uninterrupted one"
 
@@ -68,17 +74,21 @@ expect_error 1 "cannot write PNG" -- "$tapir" sample "$tmp/run" -o "$tmp/no/such
 # Plot: always the CSV; the PNG when gnuplot is installed.
 "$tapir" plot "$tmp/run" "$tmp/run2" -o "$tmp/fig.png" 2>"$tmp/err" || fail "plot: $(cat "$tmp/err")"
 grep -q "^run,samples,train_elbo,test_elbo" "$tmp/fig.csv" || fail "plot CSV"
+grep -q '^"AEVB N_z = 2 (run2)",' "$tmp/fig.csv" || fail "two runs with one N_z are not told apart: $(head -3 "$tmp/fig.csv")"
 if command -v gnuplot >/dev/null; then [ -s "$tmp/fig.png" ] || fail "plot PNG"; fi
 
 # A damaged checkpoint is refused with its path.
 head -c 1000 "$tmp/run/checkpoint_best.safetensors" >"$tmp/t" && mv "$tmp/t" "$tmp/run/checkpoint_best.safetensors"
-expect_error 1 "checkpoint_best.safetensors" -- "$tapir" eval "$tmp/run"
+expect_error 1 "checkpoint_best.safetensors" -- "$tapir" eval "$tmp/run" --checkpoint best
 
 # Frey-shaped data and the Figure 2 reproduction, small.
-"$tapir" reproduce fig2 --dataset frey --data "$tmp/data" --samples 800 --latents 2,3 --jobs 2 --out "$tmp/fig2" \
+"$tapir" reproduce fig2 --dataset frey --data "$tmp/data" --samples 800 --latents 2,3 --wake-sleep --jobs 2 --out "$tmp/fig2" \
   --progress none >"$tmp/out" 2>"$tmp/err" || fail "reproduce fig2: $(cat "$tmp/err")"
 grep -q "^| 3 |" "$tmp/fig2/fig2_frey.md" || fail "fig2 table lacks N_z = 3: $(cat "$tmp/fig2/fig2_frey.md")"
 [ -s "$tmp/fig2/nz2/curve.csv" ] || fail "fig2 run nz2"
+grep -q "^| 3 | wake-sleep |" "$tmp/fig2/fig2_frey.md" || fail "fig2 table lacks wake-sleep: $(cat "$tmp/fig2/fig2_frey.md")"
+"$tapir" train wake-sleep "${small[@]}" --samples 800 --out "$tmp/ws" >/dev/null 2>"$tmp/err" || fail "train wake-sleep: $(cat "$tmp/err")"
+grep -q '"method": "wake-sleep"' "$tmp/ws/config.json" || fail "wake-sleep run's config lacks its method"
 
 [ "$failures" -eq 0 ] && echo "cli: all checks passed"
 exit $(( failures > 0 ))

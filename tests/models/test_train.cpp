@@ -122,7 +122,7 @@ TEST_CASE("an interrupted run resumes to exactly the numbers of an uninterrupted
   }
 }
 
-TEST_CASE("Frey-shaped data, a Gaussian decoder, Adam, IWAE objective and KL warm-up all train") {
+TEST_CASE("Frey-shaped data, a Gaussian decoder, Adam, IWAE objective, wake-sleep and KL warm-up all train") {
   TempDir tmp;
   REQUIRE(test::write_synthetic_data(tmp / "data"));
   auto c = small_run(tmp / "data", "frey");
@@ -138,6 +138,14 @@ TEST_CASE("Frey-shaped data, a Gaussian decoder, Adam, IWAE objective and KL war
   m.train.objective = "iwae";
   m.train.iwae_k = 3;
   CHECK(train_vae(m, tmp / "iwae"));
+
+  auto ws = small_run(tmp / "data");
+  ws.train.method = "wake-sleep";
+  CHECK(train_vae(ws, tmp / "wake-sleep"));
+  const auto ws_curve = read_curve(tmp / "wake-sleep/curve.csv");
+  CHECK(ws_curve.back().test_elbo > ws_curve.front().test_elbo);  // the recognition model's bound improves
+  ws.train.beta = 0.5;
+  check_throws_with([&] { train_vae(ws, tmp / "ws2"); }, {"wake-sleep has no"});
 
   auto w = small_run(tmp / "data");
   w.train.warmup = 1000;
