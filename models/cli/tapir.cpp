@@ -24,7 +24,10 @@
 #include <thread>
 
 #include "models/data/image.hpp"
+#include "models/em/gmm.hpp"
+#include "models/em/linear_vae.hpp"
 #include "models/vae/train.hpp"
+#include "nn/checkpoint.hpp"
 
 extern "C" __attribute__((weak)) void openblas_set_num_threads(int);
 
@@ -514,6 +517,128 @@ int reproduce_fig2(const std::string& dataset, const std::string& data, long lon
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// em: exact EM where the posterior is tractable
+
+struct EmArgs {
+  std::string dataset = "frey", data, split = "train", out, report, covariance = "full";
+  std::size_t limit = 0, components = 10, latent = 5, max_iter = 200;
+  double tol = 1e-6, regularisation = 1e-6;
+  long long compare_aevb = 0;
+  bool factor_analysis = false;
+  std::uint64_t seed = 1;
+};
+
+void add_em_options(CLI::App* c, EmArgs& a) {
+  c->add_option("--dataset", a.dataset, "mnist | fashion-mnist | frey | binarized-mnist")
+      ->check(CLI::IsMember({"mnist", "fashion-mnist", "frey", "binarized-mnist"}))
+      ->capture_default_str();
+  c->add_option("--data", a.data, "directory with the dataset's files")->required();
+  c->add_option("--split", a.split, "train | test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
+  c->add_option("--limit", a.limit, "only the first N points (0: all)")->transform(kCount);
+  c->add_option("--max-iter", a.max_iter, "EM iterations at most")->transform(kPositiveCount)->capture_default_str();
+  c->add_option("--tol", a.tol, "stop when log p(x) per point gains less")->check(kNonNegative)->capture_default_str();
+  c->add_option("--seed", a.seed, "seed of the initialisation")->capture_default_str();
+  c->add_option("--out", a.out, "write the fitted model here (safetensors, float64)");
+}
+
+Array<double> em_data(const EmArgs& a) {
+  const auto d = models::data::load_dataset(a.dataset, a.data, models::data::split_from_string(a.split));
+  const std::size_t n = a.limit > 0 ? std::min(a.limit, d.size()) : d.size();
+  Array<double> x = Array<double>::from_shape({n, d.dim()});
+  std::copy_n(d.x.data(), n * d.dim(), x.data());
+  return x;
+}
+
+void print_curve(const std::vector<double>& ll) {
+  std::printf("iteration,log_likelihood\n");
+  for (std::size_t i = 0; i < ll.size(); ++i) std::printf("%zu,%.6f\n", i, ll[i]);
+}
+
+int run_em_gmm(const EmArgs& a) {
+  const Array<double> x = em_data(a);
+  models::em::GmmOptions o;
+  o.components = a.components;
+  o.covariance = models::em::covariance_from_string(a.covariance);
+  o.max_iter = a.max_iter;
+  o.tol = a.tol;
+  o.regularisation = a.regularisation;
+  Rng rng(a.seed);
+  const auto fit = models::em::fit_gmm(x, o, rng);
+  print_curve(fit.log_likelihood);
+  std::string weights;
+  for (std::size_t k = 0; k < fit.model.components(); ++k)
+    weights += fmt::format("{}{:.3f}", k ? " " : "", fit.model.weights(k));
+  std::fprintf(stderr,
+               "tapir: GMM, %zu %s components on %zu × %zu points: log p(x) %.4f per point after %zu iterations (%s); "
+               "weights %s\n",
+               a.components, a.covariance.c_str(), x.shape()[0], x.shape()[1], fit.log_likelihood.back(),
+               fit.log_likelihood.size(), fit.converged ? "converged" : "iteration limit", weights.c_str());
+  if (!a.out.empty()) {
+    nn::NamedTensors t;
+    t.f64 = {{"weights", fit.model.weights}, {"means", fit.model.means}, {"covariances", fit.model.covariances}};
+    t.metadata = {{"model", "gmm"}, {"covariance", a.covariance}, {"dataset", a.dataset}};
+    nn::write_safetensors(a.out, t);
+    std::fprintf(stderr, "tapir: wrote %s\n", a.out.c_str());
+  }
+  return 0;
+}
+
+int run_em_ppca(const EmArgs& a) {
+  const Array<double> x = em_data(a);
+  models::em::EmOptions o;
+  o.max_iter = a.max_iter;
+  o.tol = a.tol;
+  o.factor_analysis = a.factor_analysis;
+  Rng rng(a.seed);
+  const auto fit = models::em::fit_linear_gaussian_em(x, a.latent, o, rng);
+  print_curve(fit.log_likelihood);
+  const char* what = a.factor_analysis ? "factor analysis" : "pPCA";
+  std::fprintf(stderr, "tapir: %s, q = %zu on %zu × %zu points: log p(x) %.4f per point after %zu iterations (%s)\n",
+               what, a.latent, x.shape()[0], x.shape()[1], fit.log_likelihood.back(), fit.log_likelihood.size() - 1,
+               fit.converged ? "converged" : "iteration limit");
+  if (!a.factor_analysis)
+    std::fprintf(stderr, "tapir: closed-form maximum likelihood (eigendecomposition): %.4f per point\n",
+                 models::em::log_likelihood(models::em::ppca_closed_form(x, a.latent), x));
+  if (!a.out.empty()) {
+    nn::NamedTensors t;
+    t.f64 = {{"w", fit.model.w}, {"mu", fit.model.mu}, {"psi", fit.model.psi}};
+    t.metadata = {{"model", a.factor_analysis ? "factor-analysis" : "ppca"}, {"dataset", a.dataset}};
+    nn::write_safetensors(a.out, t);
+    std::fprintf(stderr, "tapir: wrote %s\n", a.out.c_str());
+  }
+  if (a.compare_aevb > 0) {
+    if (a.report.empty()) throw Error("--compare-aevb needs --report DIR for its tables");
+    fs::create_directories(a.report);
+    models::em::PpcaComparisonOptions co;
+    co.latent = a.latent;
+    co.aevb_samples = a.compare_aevb;
+    co.em = o;
+    Rng crng(a.seed);
+    const auto c = models::em::compare_ppca(x, co, crng);
+    std::string csv = "samples,aevb_elbo,aevb_exact_log_likelihood,gap,closed_form,em_final\n";
+    for (const auto& r : c.aevb)
+      csv += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f}\n", r.samples, r.elbo, r.log_likelihood,
+                         r.log_likelihood - r.elbo, c.closed_form, c.em.back());
+    write_text((fs::path(a.report) / "ppca_aevb.csv").string(), csv);
+    const auto& last = c.aevb.back();
+    std::string md = fmt::format(
+        "| pPCA on {} ({} × {}), q = {} | log p(x) per point |\n|---|---:|\n"
+        "| closed-form maximum likelihood (eigendecomposition) | {:.3f} |\n"
+        "| EM, {} iterations | {:.3f} |\n"
+        "| AEVB after {:.3g} samples: ELBO | {:.3f} |\n"
+        "| AEVB: its generative model's exact log p(x) | {:.3f} |\n"
+        "| AEVB: importance-sampled log p(x) with its q (K = 100) | {:.3f} |\n"
+        "| AEVB: gap exact − ELBO = average KL(q ‖ p(z|x)) | {:.3f} |\n",
+        a.dataset, x.shape()[0], x.shape()[1], a.latent, c.closed_form, c.em.size() - 1, c.em.back(),
+        double(last.samples), last.elbo, last.log_likelihood, c.aevb_importance, last.log_likelihood - last.elbo);
+    write_text((fs::path(a.report) / "ppca_aevb.md").string(), md);
+    std::fprintf(stderr, "%s", md.c_str());
+    std::fprintf(stderr, "tapir: wrote %s/ppca_aevb.{csv,md}\n", a.report.c_str());
+  }
+  return 0;
+}
+
 int main_checked(int argc, char** argv) {
   CLI::App app{"tapir: reverse-mode autodiff and variational-inference models (AEVB) over xtensor"};
   app.require_subcommand(1);
@@ -586,6 +711,31 @@ int main_checked(int argc, char** argv) {
   plot->add_option("--title", title, "figure title");
   auto* ymin_opt = plot->add_option("--ymin", ymin, "lower end of the y axis");
   auto* ymax_opt = plot->add_option("--ymax", ymax, "upper end of the y axis");
+
+  // em
+  auto* em = app.add_subcommand("em", "exact EM where the posterior is tractable: Gaussian mixture, pPCA");
+  em->require_subcommand(1);
+  auto* em_gmm = em->add_subcommand("gmm", "Gaussian mixture by EM (k-means++ start); prints log p(x) per iteration");
+  auto* em_ppca = em->add_subcommand("ppca", "probabilistic PCA / factor analysis by EM, against the closed form");
+  EmArgs gmm_args, ppca_args;
+  add_em_options(em_gmm, gmm_args);
+  add_em_options(em_ppca, ppca_args);
+  em_gmm->add_option("--components,-k", gmm_args.components, "K")->transform(kPositiveCount)->capture_default_str();
+  em_gmm->add_option("--covariance", gmm_args.covariance, "full | diagonal")
+      ->check(CLI::IsMember({"full", "diagonal"}))
+      ->capture_default_str();
+  em_gmm->add_option("--regularisation", gmm_args.regularisation, "added to every variance")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  em_ppca->add_option("--latent", ppca_args.latent, "q, the latent dimension")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  em_ppca->add_flag("--factor-analysis", ppca_args.factor_analysis, "a diagonal noise covariance instead of σ² I");
+  em_ppca
+      ->add_option("--compare-aevb", ppca_args.compare_aevb,
+                   "also train the same model by AEVB for this many samples and compare (needs --report)")
+      ->transform(kCount);
+  em_ppca->add_option("--report", ppca_args.report, "directory for the comparison's CSV and table");
 
   // reproduce
   auto* reproduce = app.add_subcommand("reproduce", "the paper's figures");
@@ -721,6 +871,9 @@ int main_checked(int argc, char** argv) {
     std::fprintf(stderr, "tapir: wrote %s\n", out.c_str());
     return 0;
   }
+
+  if (*em_gmm) return run_em_gmm(gmm_args);
+  if (*em_ppca) return run_em_ppca(ppca_args);
 
   if (*plot) {
     plot_curves(load_series(plot_dirs), out, title, ymin_opt->count() ? std::optional<double>(ymin) : std::nullopt,

@@ -90,5 +90,16 @@ grep -q "^| 3 | wake-sleep |" "$tmp/fig2/fig2_frey.md" || fail "fig2 table lacks
 "$tapir" train wake-sleep "${small[@]}" --samples 800 --out "$tmp/ws" >/dev/null 2>"$tmp/err" || fail "train wake-sleep: $(cat "$tmp/err")"
 grep -q '"method": "wake-sleep"' "$tmp/ws/config.json" || fail "wake-sleep run's config lacks its method"
 
+# Exact EM.
+"$tapir" em gmm --dataset mnist --data "$tmp/data" --limit 300 -k 3 --covariance diagonal --out "$tmp/gmm.safetensors" \
+  >"$tmp/gmm.csv" 2>"$tmp/err" || fail "em gmm: $(cat "$tmp/err")"
+head -1 "$tmp/gmm.csv" | grep -q "^iteration,log_likelihood" || fail "em gmm CSV header"
+[ -s "$tmp/gmm.safetensors" ] || fail "em gmm model"
+"$tapir" em ppca --dataset frey --data "$tmp/data" --limit 400 --latent 3 --compare-aevb 4000 --report "$tmp/ppca" \
+  >"$tmp/ppca.csv" 2>"$tmp/err" || fail "em ppca: $(cat "$tmp/err")"
+grep -q "closed-form maximum likelihood" "$tmp/err" || fail "em ppca does not report the closed form"
+grep -q "^| AEVB: its generative model's exact log p(x)" "$tmp/ppca/ppca_aevb.md" || fail "pPCA/AEVB table"
+expect_error 1 "needs --report" -- "$tapir" em ppca --dataset frey --data "$tmp/data" --compare-aevb 100
+
 [ "$failures" -eq 0 ] && echo "cli: all checks passed"
 exit $(( failures > 0 ))

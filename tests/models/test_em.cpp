@@ -10,6 +10,7 @@
 #include "autodiff/check.hpp"
 #include "models/em/dense.hpp"
 #include "models/em/gmm.hpp"
+#include "models/em/linear_vae.hpp"
 #include "models/em/ppca.hpp"
 
 using namespace tapir;
@@ -191,4 +192,27 @@ TEST_CASE("factor analysis: EM never decreases the likelihood and beats pPCA's s
   CHECK(fa.log_likelihood.back() > log_likelihood(ppca_closed_form(x, 1), x));
   for (std::size_t i = 0; i < 5; ++i) CHECK(fa.model.psi(i) == doctest::Approx(truth.psi(i)).epsilon(0.25));
   check_throws_with([&] { ppca_closed_form(x, 5); }, {"latent dimension 5"});
+}
+
+TEST_CASE("pPCA by AEVB: the bound stays below the exact log-likelihood and both approach EM's optimum") {
+  Rng rng(12);
+  const LinearGaussian truth = known_model(6, 2, rng);
+  const Array<double> x = sample(truth, 500, rng);
+  PpcaComparisonOptions o;
+  o.latent = 2;
+  o.aevb_samples = 150'000;
+  o.batch = 50;
+  Rng r(13);
+  const PpcaComparison c = compare_ppca(x, o, r);
+  CHECK(c.em.back() == doctest::Approx(c.closed_form).epsilon(1e-6));
+  REQUIRE(c.aevb.size() > 5);
+  for (const auto& row : c.aevb) {
+    INFO(row.samples << " samples: ELBO " << row.elbo << ", exact " << row.log_likelihood);
+    CHECK(row.elbo <= row.log_likelihood + 0.05);       // one ε per point: the estimate may wobble a little
+    CHECK(row.log_likelihood <= c.closed_form + 1e-9);  // nothing beats the maximum likelihood
+  }
+  const auto& last = c.aevb.back();
+  CHECK(last.log_likelihood == doctest::Approx(c.closed_form).epsilon(0.01));
+  CHECK(last.log_likelihood - last.elbo < 0.1);  // a diagonal q can match pPCA's posterior at the optimum
+  CHECK(c.aevb_importance == doctest::Approx(last.log_likelihood).epsilon(0.01));
 }
