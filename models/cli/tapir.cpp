@@ -585,6 +585,7 @@ int run_em_gmm(const EmArgs& a) {
 }
 
 int run_em_ppca(const EmArgs& a) {
+  if (a.compare_aevb > 0 && a.report.empty()) throw Error("--compare-aevb needs --report DIR for its tables");
   const Array<double> x = em_data(a);
   models::em::EmOptions o;
   o.max_iter = a.max_iter;
@@ -608,7 +609,6 @@ int run_em_ppca(const EmArgs& a) {
     std::fprintf(stderr, "tapir: wrote %s\n", a.out.c_str());
   }
   if (a.compare_aevb > 0) {
-    if (a.report.empty()) throw Error("--compare-aevb needs --report DIR for its tables");
     fs::create_directories(a.report);
     models::em::PpcaComparisonOptions co;
     co.latent = a.latent;
