@@ -95,6 +95,13 @@ Array<T> Hmc<T>::step(const Array<T>& z0, Rng& rng) {
 }
 
 template <class T>
+void Hmc<T>::set_step_sizes(const Array<T>& s) {
+  if (s.shape() != step_.shape())
+    throw ShapeError(fmt::format("HMC: step sizes of shape {} for {} groups", shape_str(s.shape()), step_.size()));
+  step_ = s;
+}
+
+template <class T>
 Array<T> Hmc<T>::run(Array<T> z, std::size_t n, Rng& rng) {
   for (std::size_t i = 0; i < n; ++i) z = step(z, rng);
   return z;

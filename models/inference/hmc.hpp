@@ -63,6 +63,8 @@ class Hmc {
   /// Changes the target density (e.g. AIS's next temperature); keeps step sizes and statistics.
   void set_log_density(LogDensityFn<T> f) { eval_.log_density = std::move(f); }
   void set_adapt(bool on) { options_.adapt = on; }
+  /// Sets every group's step size (e.g. restored from a checkpoint).
+  void set_step_sizes(const Array<T>& s);
 
  private:
   DensityEvaluator<T> eval_;

@@ -192,6 +192,16 @@ Var<T> Vae<T>::iwae(const Var<T>& x, Rng& rng, std::size_t k) const {
 }
 
 template <class T>
+Var<T> Vae<T>::log_joint(const Var<T>& x, const Var<T>& z) const {
+  if (z.dim() != 2 || z.shape()[0] != x.shape()[0] || z.shape()[1] != config_.z_dim)
+    throw ShapeError(fmt::format("Vae::log_joint: z has shape {}, expected ({}, {})", shape_str(z.shape()),
+                                 x.shape()[0], config_.z_dim));
+  const long b = static_cast<long>(z.shape()[0]), zd = static_cast<long>(config_.z_dim);
+  const Var<T> log_px_z = reshape(log_likelihood(x, reshape(z, {1, b, zd})), {b});  // log p_θ(x|z)
+  return log_px_z + prior(x.tape(), z.shape()[0]).log_prob(z);                      // + log p(z)
+}
+
+template <class T>
 typename Vae<T>::WakeSleep Vae<T>::wake_sleep(const Var<T>& x, Rng& rng) const {
   const std::size_t m = x.shape()[0];
   // Wake: a posterior sample from the recognition model, then maximum likelihood for θ on (x, z).

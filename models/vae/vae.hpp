@@ -72,6 +72,10 @@ class Vae : public nn::Module<T> {
   /// what iwae() reduces with logsumexp. Evaluation calls it in chunks of K to bound memory.
   Var<T> log_importance_weights(const Var<T>& x, Rng& rng, std::size_t k) const;
 
+  /// log p_θ(x, z) = log p_θ(x|z) + log p(z) per row, for z of shape (batch, z_dim): the target of
+  /// posterior sampling (Monte Carlo EM, AIS). Shape (batch,).
+  Var<T> log_joint(const Var<T>& x, const Var<T>& z) const;
+
   /// Wake-sleep (Hinton, Dayan, Frey & Neal 1995) with this recognition model, the AEVB paper's baseline.
   /// `loss` is a surrogate whose gradient is both phases' update, averaged over the batch:
   ///   wake:  −∇_θ log p_θ(x, z),   z ~ q_φ(z|x)            (a sample: no gradient reaches φ)
