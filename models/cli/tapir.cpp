@@ -26,6 +26,7 @@
 #include "models/data/image.hpp"
 #include "models/em/gmm.hpp"
 #include "models/em/linear_vae.hpp"
+#include "models/vae/mcem.hpp"
 #include "models/vae/train.hpp"
 #include "nn/checkpoint.hpp"
 
@@ -132,9 +133,9 @@ class Progress {
   long long start_samples_ = 0;
 };
 
-int interrupted(const std::string& run_dir) {
-  std::fprintf(stderr, "tapir: interrupted; the last checkpoint is saved: continue with `tapir train --resume %s`\n",
-               run_dir.c_str());
+/// After Ctrl-C: how to continue (`how` is the command that does).
+int interrupted(const std::string& how) {
+  std::fprintf(stderr, "tapir: interrupted; the last checkpoint is saved: continue with `%s`\n", how.c_str());
   return 130;
 }
 
@@ -264,7 +265,7 @@ int run_training(const std::function<bool(const models::ProgressFn&)>& train, co
   Progress progress(Progress::mode_from(progress_mode), label);
   const bool finished = train([&](const models::TrainProgress& p) { progress(p); });
   progress.done();
-  if (!finished) return interrupted(run_dir);
+  if (!finished) return interrupted("tapir train --resume " + run_dir);
   const auto curve = models::read_curve((fs::path(run_dir) / "curve.csv").string());
   if (!curve.empty())
     std::printf("%s: %lld samples, train bound %.2f, test bound %.2f, %s of training\n", run_dir.c_str(),
@@ -484,7 +485,8 @@ int reproduce_fig2(const std::string& dataset, const std::string& data, long lon
   worker();
   for (auto& t : threads) t.join();
   if (!errors.empty()) throw Error(errors.front());
-  if (g_stop.load()) return interrupted(out);
+  if (g_stop.load())
+    return interrupted("the same tapir reproduce fig2 command: finished runs are kept, the others resume");
 
   std::string md =
       fmt::format("| {} N_z | method | training samples | train bound | test bound | training time |\n", dataset);
@@ -678,6 +680,12 @@ int main_checked(int argc, char** argv) {
   eval->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
   eval->add_option("--limit", limit, "only the first N points of the split (0: all)")->transform(kCount);
   eval->add_option("--seed", seed, "seed of the evaluation's draws")->capture_default_str();
+  std::size_t ais_steps = 0, ais_chains = 16;
+  eval->add_option("--ais-steps", ais_steps, "also estimate log p(x) by AIS with this many temperatures (0: no)")
+      ->transform(kCount);
+  eval->add_option("--ais-chains", ais_chains, "AIS chains per data point")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
 
   // pictures
   auto* sample = app.add_subcommand("sample", "images decoded from z ~ N(0, I), as a PNG grid");
@@ -820,6 +828,19 @@ int main_checked(int argc, char** argv) {
         {"run", run_dir}, {"checkpoint", which},     {"split", split},       {"n", e.n},
         {"elbo", e.elbo}, {"importance_samples", k}, {"seconds", e.seconds}, {"binarization", d.binarization}};
     j["log_likelihood"] = k > 0 ? nlohmann::json(e.log_likelihood) : nlohmann::json(nullptr);
+    if (ais_steps > 0) {  // the decoder's marginal likelihood by AIS, with HMC transitions (no encoder)
+      models::AisOptions ao;
+      ao.steps = ais_steps;
+      ao.chains = ais_chains;
+      const auto start = Clock::now();
+      Rng ais_rng(seed + 1);
+      const auto r = models::vae_ais(vae, x, ao, ais_rng);
+      j["ais_log_likelihood"] = xt::mean(r.log_marginal)();
+      j["ais_steps"] = ais_steps;
+      j["ais_chains"] = ais_chains;
+      j["ais_acceptance"] = r.acceptance;
+      j["ais_seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
+    }
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
@@ -866,7 +887,7 @@ int main_checked(int argc, char** argv) {
           z(i * grid + j, dims[0]) = static_cast<float>(normal_quantile((double(j) + 0.5) / double(grid)));
           z(i * grid + j, dims[1]) = static_cast<float>(normal_quantile(1.0 - (double(i) + 0.5) / double(grid)));
         }
-      models::data::write_png_grid(out, decode_mean(vae, z), rows, cols_px, grid, 0, 1);
+      models::data::write_png_grid(out, decode_mean(vae, z), rows, cols_px, grid, 0, 2);
     }
     std::fprintf(stderr, "tapir: wrote %s\n", out.c_str());
     return 0;

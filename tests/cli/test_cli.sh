@@ -59,6 +59,8 @@ for key in elbo log_likelihood n seconds; do
   grep -q "\"$key\":" "$tmp/eval.json" || fail "eval JSON lacks $key: $(cat "$tmp/eval.json")"
 done
 grep -q '"n":200' "$tmp/eval.json" || fail "eval did not score the 200 test points"
+"$tapir" eval "$tmp/run" --limit 5 -k 10 --ais-steps 20 --ais-chains 2 >"$tmp/ais.json" 2>"$tmp/err" || fail "eval --ais: $(cat "$tmp/err")"
+grep -q '"ais_log_likelihood":' "$tmp/ais.json" || fail "eval --ais-steps lacks its estimate: $(cat "$tmp/ais.json")"
 expect_error 1 "not a run directory" -- "$tapir" eval "$tmp/nowhere"
 
 # Pictures.
