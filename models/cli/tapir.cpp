@@ -665,6 +665,10 @@ int main_checked(int argc, char** argv) {
   auto* train_ws = train->add_subcommand("wake-sleep", "the paper's baseline: wake-sleep with the VAE's networks");
   TrainVaeArgs ws_args;
   add_train_vae_options(train_ws, ws_args);
+  auto* train_mcem = train->add_subcommand(
+      "mcem", "Monte Carlo EM (App. E): HMC posterior samples, no encoder; its curve holds AIS log p(x) estimates");
+  TrainVaeArgs mcem_args;
+  add_train_vae_options(train_mcem, mcem_args);
   train->require_subcommand(0, 1);
 
   // eval
@@ -792,21 +796,22 @@ int main_checked(int argc, char** argv) {
 
   if (*train) {
     if (!resume_dir.empty()) {
-      if (*train_vae || *train_ws) throw Error("--resume takes its settings from the run: give no model after it");
+      if (*train_vae || *train_ws || *train_mcem)
+        throw Error("--resume takes its settings from the run: give no model after it");
       return run_training(
           [&](const models::ProgressFn& fn) {
             return models::resume_vae(resume_dir, resume_samples, resume_data, fn, &g_stop);
           },
           "", progress_mode, resume_dir);
     }
-    if (!*train_vae && !*train_ws)
-      throw Error("train: name a model (tapir train vae|wake-sleep ...) or give --resume RUN_DIR");
+    if (!*train_vae && !*train_ws && !*train_mcem)
+      throw Error("train: name a model (tapir train vae|wake-sleep|mcem ...) or give --resume RUN_DIR");
     if (train->get_option("--samples")->count() || train->get_option("--data")->count())
       throw Error("train: put --samples and --data after the model name (tapir train vae --data DIR ...)");
-    const bool ws = train_ws->parsed();
-    const TrainVaeArgs& args = ws ? ws_args : vae_args;
-    auto config = run_config_from(ws ? train_ws : train_vae, args);
-    if (ws) config.train.method = "wake-sleep";
+    CLI::App* chosen = train_ws->parsed() ? train_ws : train_mcem->parsed() ? train_mcem : train_vae;
+    const TrainVaeArgs& args = chosen == train_ws ? ws_args : chosen == train_mcem ? mcem_args : vae_args;
+    auto config = run_config_from(chosen, args);
+    config.train.method = chosen == train_ws ? "wake-sleep" : chosen == train_mcem ? "mcem" : "aevb";
     return run_training([&](const models::ProgressFn& fn) { return models::train_vae(config, args.out, fn, &g_stop); },
                         "", progress_mode, args.out);
   }

@@ -11,6 +11,9 @@
 #include <optional>
 #include <sstream>
 
+#include <xtensor/xview.hpp>
+
+#include "models/vae/mcem.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/optim/optim.hpp"
 
@@ -24,6 +27,7 @@ constexpr const char* kConfig = "config.json";
 constexpr const char* kCurve = "curve.csv";
 constexpr const char* kLast = "checkpoint_last.safetensors";
 constexpr const char* kBest = "checkpoint_best.safetensors";
+constexpr const char* kChains = "mcem_chains.safetensors";  // MCEM's persistent posterior samples
 
 std::string path_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
 
@@ -106,7 +110,10 @@ nlohmann::json VaeTrainConfig::to_json() const {
           {"warmup", warmup},
           {"eval_every", eval_every},
           {"train_eval_size", train_eval_size},
-          {"seed", seed}};
+          {"seed", seed},
+          {"ais_eval_size", ais_eval_size},
+          {"ais_steps", ais_steps},
+          {"ais_chains", ais_chains}};
 }
 
 VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
@@ -144,6 +151,12 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
         c.eval_every = it->get<long long>();
       else if (k == "train_eval_size")
         c.train_eval_size = it->get<std::size_t>();
+      else if (k == "ais_eval_size")
+        c.ais_eval_size = it->get<std::size_t>();
+      else if (k == "ais_steps")
+        c.ais_steps = it->get<std::size_t>();
+      else if (k == "ais_chains")
+        c.ais_chains = it->get<std::size_t>();
       else if (k == "seed")
         c.seed = it->get<std::uint64_t>();
       else
@@ -159,9 +172,12 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
 
 void VaeTrainConfig::validate() const {
   const auto fail = [](const std::string& m) { throw Error(m); };
-  if (method != "aevb" && method != "wake-sleep") fail(fmt::format("method '{}': expected aevb or wake-sleep", method));
-  if (method == "wake-sleep" && (objective != "elbo" || warmup > 0 || beta != 1.0))
-    fail("wake-sleep has no --objective, --warmup or --beta: those shape the AEVB bound");
+  if (method != "aevb" && method != "wake-sleep" && method != "mcem")
+    fail(fmt::format("method '{}': expected aevb, wake-sleep or mcem", method));
+  if (method != "aevb" && (objective != "elbo" || warmup > 0 || beta != 1.0))
+    fail(fmt::format("{} has no --objective, --warmup or --beta: those shape the AEVB bound", method));
+  if (method == "mcem" && (ais_eval_size == 0 || ais_steps == 0 || ais_chains == 0))
+    fail("MCEM's curve needs AIS: ais_eval_size, ais_steps and ais_chains must be positive");
   if (dataset != "mnist" && dataset != "fashion-mnist" && dataset != "frey" && dataset != "binarized-mnist")
     fail(fmt::format("--dataset '{}': expected mnist, fashion-mnist, frey or binarized-mnist", dataset));
   if (binarize != "none" && binarize != "threshold" && binarize != "dynamic" && binarize != "static")
@@ -366,6 +382,7 @@ class VaeTrainer {
         test_(data::load_dataset(config.train.dataset, config.train.data_dir, data::Split::test)),
         optimizer_(make_optimizer(config.train, vae_, train_.size())),
         rng_(config.train.seed + 1) {
+    if (config.train.method == "mcem") mcem_ = std::make_unique<Mcem<float>>(vae_, train_.size(), McemOptions{}, rng_);
     if (train_.dim() != config.model.x_dim)
       throw Error(fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(),
                               config.model.x_dim));
@@ -401,6 +418,17 @@ class VaeTrainer {
     } catch (const std::logic_error&) {
       throw Error(
           fmt::format("'{}': malformed training position (epoch, pos, seconds, best_train)", path_in(dir_, kLast)));
+    }
+    if (mcem_) {  // the chains saved with this checkpoint
+      const auto t = nn::read_safetensors(path_in(dir_, kChains));
+      const auto it = t.f32.find("chains");
+      const auto step = t.metadata.find("step"), size = t.metadata.find("step_size");
+      if (it == t.f32.end() || step == t.metadata.end() || size == t.metadata.end() ||
+          step->second != std::to_string(samples_))
+        throw Error(fmt::format("'{}' does not hold the chains of the checkpoint at {} samples", path_in(dir_, kChains),
+                                samples_));
+      mcem_->set_chains(it->second);
+      mcem_->set_step_size(std::stod(size->second));
     }
     if (fs::exists(path_in(dir_, kCurve))) {
       curve_ = read_curve(path_in(dir_, kCurve));
@@ -444,7 +472,10 @@ class VaeTrainer {
       const Var<float> xv = tape.constant(*input);
       const double beta = beta_at(c, samples_);
       Var<float> bound;
-      if (c.method == "wake-sleep") {
+      double b = 0;
+      if (mcem_) {  // E-step by HMC and M-steps inside: the optimizer has stepped already
+        b = mcem_->step(*input, idx, *optimizer_, rng_);
+      } else if (c.method == "wake-sleep") {
         const auto ws = vae_.wake_sleep(xv, rng_);
         ws.loss.backward();
         bound = mean(ws.bound);
@@ -453,9 +484,11 @@ class VaeTrainer {
         bound = c.objective == "iwae" ? mean(vae_.iwae(xv, rng_, c.iwae_k)) : mean(vae_.elbo(xv, rng_, beta));
         (-bound).backward();
       }
-      optimizer_->step();
-      optimizer_->zero_grad();
-      const double b = bound.item();
+      if (!mcem_) {
+        optimizer_->step();
+        optimizer_->zero_grad();
+        b = bound.item();
+      }
       tape.clear();
       if (!std::isfinite(b))
         throw Error(fmt::format("the bound became {} at {} samples: lower --lr (now {}) or use --optimizer adam", b,
@@ -492,8 +525,26 @@ class VaeTrainer {
     p.epoch = epoch_ + 1;  // the epoch in progress (or just completed), from 1
     p.seconds = seconds_;
     const Array<float>& train_x = train_subset_.dimension() == 2 ? train_subset_ : train_.x;
-    p.train_elbo = evaluate_vae(vae_, train_x, 0, eval_rng, 1000, binarize).elbo;
-    p.test_elbo = evaluate_vae(vae_, test_.x, 0, eval_rng, 1000, binarize).elbo;
+    if (mcem_) {  // no q, no bound: log p(x) by AIS on the first points of each split
+      const auto& c = config_.train;
+      AisOptions o;
+      o.steps = c.ais_steps;
+      o.chains = c.ais_chains;
+      using Target = std::pair<const Array<float>*, double*>;
+      for (auto [x, out] : {Target{&train_x, &p.train_elbo}, Target{&test_.x, &p.test_elbo}}) {
+        const std::size_t k = std::min(c.ais_eval_size, x->shape()[0]);
+        Array<float> rows = xt::view(*x, xt::range(0, k), xt::all());
+        if (binarize) {
+          Array<float> drawn;
+          data::binarize_dynamic(rows, *binarize, drawn);
+          rows = drawn;
+        }
+        *out = xt::mean(vae_ais(vae_, rows, o, eval_rng).log_marginal)();
+      }
+    } else {
+      p.train_elbo = evaluate_vae(vae_, train_x, 0, eval_rng, 1000, binarize).elbo;
+      p.test_elbo = evaluate_vae(vae_, test_.x, 0, eval_rng, 1000, binarize).elbo;
+    }
     p.beta = beta;
     p.lr = optimizer_->lr();
     // "Best" is chosen on the training bound: choosing on the test set would bias the test numbers
@@ -517,7 +568,15 @@ class VaeTrainer {
     return i;
   }
 
-  void save_last() { nn::save_checkpoint<float>(path_in(dir_, kLast), vae_, info(), optimizer_.get()); }
+  void save_last() {
+    if (mcem_) {  // first the chains, then the checkpoint that names their step
+      nn::NamedTensors t;
+      t.f32["chains"] = mcem_->chains();
+      t.metadata = {{"step", std::to_string(samples_)}, {"step_size", fmt::format("{:.9g}", mcem_->step_size())}};
+      nn::write_safetensors(path_in(dir_, kChains), t);
+    }
+    nn::save_checkpoint<float>(path_in(dir_, kLast), vae_, info(), optimizer_.get());
+  }
 
   VaeRunConfig config_;
   std::string dir_;
@@ -527,6 +586,7 @@ class VaeTrainer {
   Array<float> train_subset_;  // the first train_eval_size training points, when that is set
   std::unique_ptr<optim::Optimizer<float>> optimizer_;
   Rng rng_;
+  std::unique_ptr<Mcem<float>> mcem_;  // method mcem only
   long long samples_ = 0, epoch_ = 0;
   std::size_t pos_ = 0;
   double seconds_ = 0, best_ = -INFINITY;  // best: the highest training bound so far

@@ -25,7 +25,7 @@ namespace tapir::models {
 
 /// How a VAE is trained: the data, the optimizer, the objective and the schedule.
 struct VaeTrainConfig {
-  std::string method = "aevb";        // aevb (SGVB) | wake-sleep (the paper's baseline, same networks)
+  std::string method = "aevb";        // aevb (SGVB) | wake-sleep | mcem (the paper's baselines)
   std::string dataset = "mnist";      // mnist | fashion-mnist | frey | binarized-mnist
   std::string data_dir;               // where the files are (stored absolute)
   std::string binarize = "dynamic";   // none | threshold | dynamic (static for binarized-mnist)
@@ -41,6 +41,9 @@ struct VaeTrainConfig {
   long long eval_every = 0;           // samples between evaluations; 0: 8 per decade (log spaced)
   std::size_t train_eval_size = 0;    // training points in the train bound; 0: all
   std::uint64_t seed = 1;
+  // MCEM has no q and so no bound: its curve holds AIS estimates of log p(x) on the first
+  // ais_eval_size points of each split (ais_steps temperatures, ais_chains chains, 10 leapfrog steps).
+  std::size_t ais_eval_size = 200, ais_steps = 100, ais_chains = 4;
   nlohmann::json to_json() const;
   /// Reads what to_json wrote (missing keys keep their defaults); throws naming a bad key.
   static VaeTrainConfig from_json(const nlohmann::json& j);

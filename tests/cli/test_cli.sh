@@ -92,6 +92,13 @@ grep -q "^| 3 | wake-sleep |" "$tmp/fig2/fig2_frey.md" || fail "fig2 table lacks
 "$tapir" train wake-sleep "${small[@]}" --samples 800 --out "$tmp/ws" >/dev/null 2>"$tmp/err" || fail "train wake-sleep: $(cat "$tmp/err")"
 grep -q '"method": "wake-sleep"' "$tmp/ws/config.json" || fail "wake-sleep run's config lacks its method"
 
+# Monte Carlo EM: its curve holds AIS estimates; it resumes from its chains.
+"$tapir" train mcem --data "$tmp/data" --latent 2 --hidden 16 --eval-every 300 --samples 600 --out "$tmp/mcem" \
+  --progress none >/dev/null 2>"$tmp/err" || fail "train mcem: $(cat "$tmp/err")"
+[ -s "$tmp/mcem/mcem_chains.safetensors" ] || fail "mcem run lacks its chains"
+"$tapir" train --resume "$tmp/mcem" --samples 900 --progress none >/dev/null 2>"$tmp/err" || fail "mcem resume: $(cat "$tmp/err")"
+tail -1 "$tmp/mcem/curve.csv" | grep -q "^900," || fail "mcem resume did not reach 900 samples"
+
 # Exact EM.
 "$tapir" em gmm --dataset mnist --data "$tmp/data" --limit 300 -k 3 --covariance diagonal --out "$tmp/gmm.safetensors" \
   >"$tmp/gmm.csv" 2>"$tmp/err" || fail "em gmm: $(cat "$tmp/err")"

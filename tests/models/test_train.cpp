@@ -122,7 +122,7 @@ TEST_CASE("an interrupted run resumes to exactly the numbers of an uninterrupted
   }
 }
 
-TEST_CASE("Frey-shaped data, a Gaussian decoder, Adam, IWAE objective, wake-sleep and KL warm-up all train") {
+TEST_CASE("Frey-shaped data, a Gaussian decoder, Adam, IWAE objective, wake-sleep, MCEM and KL warm-up all train") {
   TempDir tmp;
   REQUIRE(test::write_synthetic_data(tmp / "data"));
   auto c = small_run(tmp / "data", "frey");
@@ -146,6 +146,22 @@ TEST_CASE("Frey-shaped data, a Gaussian decoder, Adam, IWAE objective, wake-slee
   CHECK(ws_curve.back().test_elbo > ws_curve.front().test_elbo);  // the recognition model's bound improves
   ws.train.beta = 0.5;
   check_throws_with([&] { train_vae(ws, tmp / "ws2"); }, {"wake-sleep has no"});
+
+  auto mc = small_run(tmp / "data");  // MCEM: an interrupted run resumes exactly, chains included
+  mc.train.method = "mcem";
+  mc.train.samples = 900;
+  mc.train.eval_every = 300;
+  mc.train.ais_eval_size = 20;
+  mc.train.ais_steps = 20;
+  REQUIRE(train_vae(mc, tmp / "mcem"));
+  std::atomic<bool> stop{false};
+  CHECK_FALSE(train_vae(
+      mc, tmp / "mcem-cut", [&](const TrainProgress& p) { stop = p.samples >= 400; }, &stop));
+  CHECK(resume_vae(tmp / "mcem-cut"));
+  check_same_curve(read_curve(tmp / "mcem/curve.csv"), read_curve(tmp / "mcem-cut/curve.csv"));
+  check_same_parameters(tmp / "mcem/checkpoint_last.safetensors", tmp / "mcem-cut/checkpoint_last.safetensors");
+  const auto mc_curve = read_curve(tmp / "mcem/curve.csv");
+  CHECK(mc_curve.back().train_elbo > mc_curve.front().train_elbo);  // AIS log p(x) rises
 
   auto w = small_run(tmp / "data");
   w.train.warmup = 1000;
