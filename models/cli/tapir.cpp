@@ -365,7 +365,8 @@ std::string run_label(const std::string& dir) {
 
 /// Writes the CSV beside `out` and, with gnuplot, the PNG. Returns false when gnuplot is missing.
 bool plot_curves(const std::vector<Series>& series, const std::string& out, const std::string& title,
-                 std::optional<double> ymin, std::optional<double> ymax) {
+                 std::optional<double> ymin, std::optional<double> ymax,
+                 const std::string& ylabel = "average lower bound per data point", bool log_x = true) {
   const std::string csv = fs::path(out).replace_extension(".csv").string();
   std::string rows = "run,samples,train_elbo,test_elbo\n";
   for (const auto& s : series)
@@ -380,8 +381,9 @@ bool plot_curves(const std::vector<Series>& series, const std::string& out, cons
   const std::string script = fs::path(out).replace_extension(".gp").string();
   std::string g = "set terminal pngcairo size 900,600 noenhanced font 'sans,11'\n";
   g += fmt::format("set output {}\nset title {}\n", gnuplot_quote(out), gnuplot_quote(title));
-  g += "set logscale x\nset format x '10^{%L}'\nset xlabel '# training samples evaluated'\n";
-  g += "set ylabel 'average lower bound per data point'\nset key bottom right\nset grid\n";
+  g += log_x ? "set logscale x\nset format x '10^{%L}'\n" : "set format x '%.0s%c'\n";
+  g += fmt::format("set xlabel '# training samples evaluated'\nset ylabel {}\n", gnuplot_quote(ylabel));
+  g += "set key bottom right\nset grid\n";
   g += "set datafile separator ','\n";
   if (ymin || ymax)
     g += fmt::format("set yrange [{}:{}]\n", ymin ? fmt::format("{}", *ymin) : "*",
@@ -428,6 +430,53 @@ std::vector<Series> load_series(const std::vector<std::string>& dirs) {
 // ---------------------------------------------------------------------------------------------------
 // reproduce fig2
 
+/// One run of a reproduction: its directory and the configuration a fresh run starts from.
+struct RunJob {
+  std::string label, dir;
+  models::VaeRunConfig config;
+};
+
+/// Trains every job (`jobs` at once, one BLAS thread each when more than one): finished runs are kept,
+/// interrupted ones resume. Returns false when interrupted; throws the first error.
+bool run_jobs(const std::vector<RunJob>& runs, int jobs, const std::string& progress_mode) {
+  if (jobs > 1) set_blas_threads(1);  // one core per run
+  std::atomic<std::size_t> next{0};
+  std::mutex errors_mutex;
+  std::vector<std::string> errors;
+  const auto worker = [&] {
+    for (std::size_t i; (i = next++) < runs.size() && !g_stop.load();) {
+      const RunJob& job = runs[i];
+      try {
+        const auto mode = Progress::mode_from(progress_mode);  // bars of parallel runs would overwrite each other
+        Progress progress(jobs > 1 && mode == Progress::Mode::bar ? Progress::Mode::lines : mode, job.label);
+        const auto fn = [&](const models::TrainProgress& p) { progress(p); };
+        const long long samples = job.config.train.samples;
+        if (fs::exists(fs::path(job.dir) / "checkpoint_last.safetensors")) {
+          const fs::path curve_path = fs::path(job.dir) / "curve.csv";
+          const auto curve =
+              fs::exists(curve_path) ? models::read_curve(curve_path.string()) : std::vector<models::CurvePoint>{};
+          if (curve.empty() || curve.back().samples < samples)
+            models::resume_vae(job.dir, samples, job.config.train.data_dir, fn, &g_stop);
+        } else {
+          fs::remove(fs::path(job.dir) / "config.json");  // a run that never reached a checkpoint starts over
+          models::train_vae(job.config, job.dir, fn, &g_stop);
+        }
+        progress.done();
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(errors_mutex);
+        errors.push_back(fmt::format("{}: {}", job.label, e.what()));
+        g_stop.store(true);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < std::min<int>(jobs, static_cast<int>(runs.size())); ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (!errors.empty()) throw Error(errors.front());
+  return !g_stop.load();
+}
+
 int reproduce_fig2(const std::string& dataset, const std::string& data, long long samples, const std::string& out,
                    std::vector<std::size_t> latents, bool wake_sleep, int jobs, std::uint64_t seed,
                    std::size_t train_eval_size, const std::string& progress_mode) {
@@ -441,51 +490,21 @@ int reproduce_fig2(const std::string& dataset, const std::string& data, long lon
     std::string method, dir;
   };
   std::vector<Job> runs;
-  for (auto z : latents) {
-    runs.push_back({z, "aevb", (fs::path(out) / fmt::format("nz{}", z)).string()});
-    if (wake_sleep) runs.push_back({z, "wake-sleep", (fs::path(out) / fmt::format("ws-nz{}", z)).string()});
-  }
-  if (jobs > 1) set_blas_threads(1);  // one core per run
-  std::atomic<std::size_t> next{0};
-  std::mutex errors_mutex;
-  std::vector<std::string> errors;
-  const auto worker = [&] {
-    for (std::size_t i; (i = next++) < runs.size() && !g_stop.load();) {
-      const Job& job = runs[i];
-      try {
-        const auto mode = Progress::mode_from(progress_mode);  // bars of parallel runs would overwrite each other
-        Progress progress(jobs > 1 && mode == Progress::Mode::bar ? Progress::Mode::lines : mode,
-                          fmt::format("[{} N_z={}]", job.method, job.latent));
-        const auto fn = [&](const models::TrainProgress& p) { progress(p); };
-        if (fs::exists(fs::path(job.dir) / "checkpoint_last.safetensors")) {
-          const fs::path curve_path = fs::path(job.dir) / "curve.csv";
-          const auto curve =
-              fs::exists(curve_path) ? models::read_curve(curve_path.string()) : std::vector<models::CurvePoint>{};
-          if (curve.empty() || curve.back().samples < samples) models::resume_vae(job.dir, samples, data, fn, &g_stop);
-        } else {
-          fs::remove(fs::path(job.dir) / "config.json");  // a run that never reached a checkpoint starts over
-          auto c = models::paper_vae_setup(dataset, job.latent);
-          c.train.method = job.method;
-          c.train.data_dir = data;
-          c.train.samples = samples;
-          c.train.seed = seed;
-          c.train.train_eval_size = train_eval_size;
-          models::train_vae(c, job.dir, fn, &g_stop);
-        }
-        progress.done();
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(errors_mutex);
-        errors.push_back(fmt::format("{} N_z = {}: {}", job.method, job.latent, e.what()));
-        g_stop.store(true);
-      }
+  std::vector<RunJob> jobs_to_run;
+  for (auto z : latents)
+    for (const std::string method : {"aevb", "wake-sleep"}) {
+      if (method == "wake-sleep" && !wake_sleep) continue;
+      const std::string dir = (fs::path(out) / fmt::format("{}nz{}", method == "aevb" ? "" : "ws-", z)).string();
+      runs.push_back({z, method, dir});
+      auto c = models::paper_vae_setup(dataset, z);
+      c.train.method = method;
+      c.train.data_dir = data;
+      c.train.samples = samples;
+      c.train.seed = seed;
+      c.train.train_eval_size = train_eval_size;
+      jobs_to_run.push_back({fmt::format("[{} N_z={}]", method, z), dir, c});
     }
-  };
-  std::vector<std::thread> threads;
-  for (int j = 1; j < std::min<int>(jobs, static_cast<int>(runs.size())); ++j) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (!errors.empty()) throw Error(errors.front());
-  if (g_stop.load())
+  if (!run_jobs(jobs_to_run, jobs, progress_mode))
     return interrupted("the same tapir reproduce fig2 command: finished runs are kept, the others resume");
 
   std::string md =
@@ -641,6 +660,58 @@ int run_em_ppca(const EmArgs& a) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------------
+// reproduce fig3: marginal likelihood vs training samples, AEVB vs wake-sleep vs MCEM (N_z = 3)
+
+int reproduce_fig3(const std::string& data, std::size_t ntrain, long long samples, const std::string& out,
+                   const std::vector<std::string>& methods, int jobs, std::uint64_t seed, std::size_t ais_steps,
+                   std::size_t ais_chains, std::size_t ais_points, const std::string& progress_mode) {
+  fs::create_directories(out);
+  std::vector<RunJob> runs;
+  for (const auto& method : methods) {
+    auto c = models::paper_vae_setup("mnist", 3);  // N_z = 3, 100 hidden units (PAPERS.md, Fig. 3)
+    c.model.hidden = {100};
+    c.train.method = method;
+    c.train.data_dir = data;
+    c.train.samples = samples;
+    c.train.seed = seed;
+    c.train.train_size = ntrain;
+    c.train.curve_metric = "ais";  // one estimator of log p(x) for all three methods
+    c.train.ais_eval_size = ais_points;
+    c.train.ais_steps = ais_steps;
+    c.train.ais_chains = ais_chains;
+    runs.push_back({fmt::format("[{} N_train={}]", method, ntrain),
+                    (fs::path(out) / fmt::format("{}-n{}", method, ntrain)).string(), c});
+  }
+  if (!run_jobs(runs, jobs, progress_mode))
+    return interrupted("the same tapir reproduce fig3 command: finished runs are kept, the others resume");
+  std::string md = fmt::format(
+      "| N_train = {} | training samples | train log p(x) | test log p(x) | training time "
+      "|\n|---|---:|---:|---:|---:|\n",
+      ntrain);
+  std::vector<std::string> dirs;
+  for (const auto& r : runs) {
+    dirs.push_back(r.dir);
+    const auto curve = models::read_curve((fs::path(r.dir) / "curve.csv").string());
+    if (curve.empty()) continue;
+    const auto& p = curve.back();
+    md += fmt::format("| {} | {:.3g} | {:.2f} | {:.2f} | {} |\n", r.config.train.method, double(p.samples),
+                      p.train_elbo, p.test_elbo, duration(p.seconds));
+  }
+  md += fmt::format(
+      "\nlog p(x) by AIS ({} temperatures, {} chains, 10 leapfrog steps) on the first {} points of "
+      "the training and test sets; N_z = 3, 100 hidden units.\n",
+      ais_steps, ais_chains, ais_points);
+  const std::string table = (fs::path(out) / fmt::format("fig3_n{}.md", ntrain)).string();
+  write_text(table, md);
+  std::printf("%s", md.c_str());
+  std::fprintf(stderr, "tapir: wrote %s\n", table.c_str());
+  plot_curves(load_series(dirs), (fs::path(out) / fmt::format("fig3_n{}.png", ntrain)).string(),
+              fmt::format("MNIST, N_train = {}, N_z = 3 (tapir): solid test, dashed train", ntrain), std::nullopt,
+              std::nullopt, "marginal log-likelihood (AIS)", false);
+  return 0;
+}
+
 int main_checked(int argc, char** argv) {
   CLI::App app{"tapir: reverse-mode autodiff and variational-inference models (AEVB) over xtensor"};
   app.require_subcommand(1);
@@ -753,6 +824,31 @@ int main_checked(int argc, char** argv) {
   auto* reproduce = app.add_subcommand("reproduce", "the paper's figures");
   auto* fig2 = reproduce->add_subcommand("fig2", "Figure 2: AEVB for every N_z of the paper's panel");
   reproduce->require_subcommand(1);
+  auto* fig3 = reproduce->add_subcommand("fig3", "Figure 3: log p(x) vs samples, AEVB vs wake-sleep vs MCEM (N_z = 3)");
+  std::size_t ntrain = 1000, ais_steps3 = 100, ais_chains3 = 4, ais_points3 = 1000;
+  long long samples3 = 1'000'000;
+  std::vector<std::string> methods3 = {"aevb", "wake-sleep", "mcem"};
+  std::string data3, out3;
+  int jobs3 = 1;
+  fig3->add_option("--ntrain", ntrain, "training points (the paper: 1000 and 50000)")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  fig3->add_option("--data", data3, "directory with MNIST")->required();
+  fig3->add_option("--samples", samples3, "training samples per run")->transform(kPositiveCount)->capture_default_str();
+  fig3->add_option("--methods", methods3, "any of aevb, wake-sleep, mcem")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"aevb", "wake-sleep", "mcem"}));
+  fig3->add_option("--out", out3, "directory for the runs, the figure and the table (default: runs/fig3)");
+  fig3->add_option("--jobs,-j", jobs3, "runs trained at once")->check(CLI::Range(1, 64))->capture_default_str();
+  fig3->add_option("--ais-steps", ais_steps3, "AIS temperatures per estimate")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  fig3->add_option("--ais-chains", ais_chains3, "AIS chains per point")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  fig3->add_option("--ais-points", ais_points3, "points of each split scored (the paper: 1000)")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
   std::string dataset = "mnist", data;
   long long samples = 10'000'000;
   std::vector<std::size_t> latents;
@@ -907,6 +1003,9 @@ int main_checked(int argc, char** argv) {
     return 0;
   }
 
+  if (*fig3)
+    return reproduce_fig3(data3, ntrain, samples3, out3.empty() ? std::string("runs/fig3") : out3, methods3, jobs3,
+                          seed, ais_steps3, ais_chains3, ais_points3, progress_mode);
   if (*fig2 && out.empty()) out = fmt::format("runs/fig2-{}", dataset);
   if (*fig2)
     return reproduce_fig2(dataset, data, samples, out, latents, with_wake_sleep, jobs, seed, train_eval_size,

@@ -113,7 +113,9 @@ nlohmann::json VaeTrainConfig::to_json() const {
           {"seed", seed},
           {"ais_eval_size", ais_eval_size},
           {"ais_steps", ais_steps},
-          {"ais_chains", ais_chains}};
+          {"ais_chains", ais_chains},
+          {"curve_metric", curve_metric},
+          {"train_size", train_size}};
 }
 
 VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
@@ -157,6 +159,10 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
         c.ais_steps = it->get<std::size_t>();
       else if (k == "ais_chains")
         c.ais_chains = it->get<std::size_t>();
+      else if (k == "curve_metric")
+        c.curve_metric = it->get<std::string>();
+      else if (k == "train_size")
+        c.train_size = it->get<std::size_t>();
       else if (k == "seed")
         c.seed = it->get<std::uint64_t>();
       else
@@ -176,8 +182,10 @@ void VaeTrainConfig::validate() const {
     fail(fmt::format("method '{}': expected aevb, wake-sleep or mcem", method));
   if (method != "aevb" && (objective != "elbo" || warmup > 0 || beta != 1.0))
     fail(fmt::format("{} has no --objective, --warmup or --beta: those shape the AEVB bound", method));
-  if (method == "mcem" && (ais_eval_size == 0 || ais_steps == 0 || ais_chains == 0))
-    fail("MCEM's curve needs AIS: ais_eval_size, ais_steps and ais_chains must be positive");
+  if (curve_metric != "bound" && curve_metric != "ais")
+    fail(fmt::format("curve metric '{}': expected bound or ais", curve_metric));
+  if ((method == "mcem" || curve_metric == "ais") && (ais_eval_size == 0 || ais_steps == 0 || ais_chains == 0))
+    fail("an AIS curve needs positive ais_eval_size, ais_steps and ais_chains");
   if (dataset != "mnist" && dataset != "fashion-mnist" && dataset != "frey" && dataset != "binarized-mnist")
     fail(fmt::format("--dataset '{}': expected mnist, fashion-mnist, frey or binarized-mnist", dataset));
   if (binarize != "none" && binarize != "threshold" && binarize != "dynamic" && binarize != "static")
@@ -380,12 +388,17 @@ class VaeTrainer {
         vae_(config.model, init_rng_),
         train_(data::load_dataset(config.train.dataset, config.train.data_dir, data::Split::train)),
         test_(data::load_dataset(config.train.dataset, config.train.data_dir, data::Split::test)),
-        optimizer_(make_optimizer(config.train, vae_, train_.size())),
         rng_(config.train.seed + 1) {
-    if (config.train.method == "mcem") mcem_ = std::make_unique<Mcem<float>>(vae_, train_.size(), McemOptions{}, rng_);
     if (train_.dim() != config.model.x_dim)
       throw Error(fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(),
                               config.model.x_dim));
+    if (config.train.train_size > 0 && config.train.train_size < train_.size()) {  // N_train of Figure 3
+      std::vector<std::size_t> rows(config.train.train_size);
+      for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+      Array<float> first;
+      data::gather_rows(train_.x, rows, first);
+      train_.x = std::move(first);
+    }
     if (config.train.binarize == "threshold") {
       data::binarize_threshold(train_);
       data::binarize_threshold(test_);
@@ -397,6 +410,8 @@ class VaeTrainer {
     }
     if (train_.size() < config.train.batch)
       throw Error(fmt::format("--batch {} exceeds the {} training examples", config.train.batch, train_.size()));
+    optimizer_ = make_optimizer(config.train, vae_, train_.size());  // the prior's weight 1/N uses N_train
+    if (config.train.method == "mcem") mcem_ = std::make_unique<Mcem<float>>(vae_, train_.size(), McemOptions{}, rng_);
   }
 
   /// Restores the last checkpoint and truncates the curve to it.
@@ -525,7 +540,7 @@ class VaeTrainer {
     p.epoch = epoch_ + 1;  // the epoch in progress (or just completed), from 1
     p.seconds = seconds_;
     const Array<float>& train_x = train_subset_.dimension() == 2 ? train_subset_ : train_.x;
-    if (mcem_) {  // no q, no bound: log p(x) by AIS on the first points of each split
+    if (mcem_ || config_.train.curve_metric == "ais") {  // log p(x) by AIS on the first points of each split
       const auto& c = config_.train;
       AisOptions o;
       o.steps = c.ais_steps;

@@ -44,6 +44,8 @@ struct VaeTrainConfig {
   // MCEM has no q and so no bound: its curve holds AIS estimates of log p(x) on the first
   // ais_eval_size points of each split (ais_steps temperatures, ais_chains chains, 10 leapfrog steps).
   std::size_t ais_eval_size = 200, ais_steps = 100, ais_chains = 4;
+  std::string curve_metric = "bound";  // bound | ais (log p(x) by AIS, as MCEM's always is: Figure 3)
+  std::size_t train_size = 0;          // train on the first N training points only (0: all; Figure 3's N_train)
   nlohmann::json to_json() const;
   /// Reads what to_json wrote (missing keys keep their defaults); throws naming a bad key.
   static VaeTrainConfig from_json(const nlohmann::json& j);

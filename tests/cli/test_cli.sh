@@ -99,6 +99,11 @@ grep -q '"method": "wake-sleep"' "$tmp/ws/config.json" || fail "wake-sleep run's
 "$tapir" train --resume "$tmp/mcem" --samples 900 --progress none >/dev/null 2>"$tmp/err" || fail "mcem resume: $(cat "$tmp/err")"
 tail -1 "$tmp/mcem/curve.csv" | grep -q "^900," || fail "mcem resume did not reach 900 samples"
 
+# Figure 3, tiny: three methods, AIS curves.
+"$tapir" reproduce fig3 --data "$tmp/data" --ntrain 200 --samples 400 --ais-steps 5 --ais-chains 2 --ais-points 20 \
+  --jobs 2 --out "$tmp/fig3" --progress none >/dev/null 2>"$tmp/err" || fail "reproduce fig3: $(cat "$tmp/err")"
+for m in aevb wake-sleep mcem; do grep -q "^| $m |" "$tmp/fig3/fig3_n200.md" || fail "fig3 table lacks $m"; done
+
 # Exact EM.
 "$tapir" em gmm --dataset mnist --data "$tmp/data" --limit 300 -k 3 --covariance diagonal --out "$tmp/gmm.safetensors" \
   >"$tmp/gmm.csv" 2>"$tmp/err" || fail "em gmm: $(cat "$tmp/err")"
