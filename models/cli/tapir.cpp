@@ -379,11 +379,11 @@ bool plot_curves(const std::vector<Series>& series, const std::string& out, cons
     return false;
   }
   const std::string script = fs::path(out).replace_extension(".gp").string();
-  std::string g = "set terminal pngcairo size 900,600 noenhanced font 'sans,11'\n";
+  std::string g = "set terminal pngcairo size 900,680 noenhanced font 'sans,11'\n";
   g += fmt::format("set output {}\nset title {}\n", gnuplot_quote(out), gnuplot_quote(title));
-  g += log_x ? "set logscale x\nset format x '10^{%L}'\n" : "set format x '%.0s%c'\n";
+  g += log_x ? "set logscale x\nset format x '1e%L'\n" : "set format x '%.0s%c'\n";
   g += fmt::format("set xlabel '# training samples evaluated'\nset ylabel {}\n", gnuplot_quote(ylabel));
-  g += "set key bottom right\nset grid\n";
+  g += "set key below maxrows 4\nset grid\n";
   g += "set datafile separator ','\n";
   if (ymin || ymax)
     g += fmt::format("set yrange [{}:{}]\n", ymin ? fmt::format("{}", *ymin) : "*",
