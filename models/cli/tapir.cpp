@@ -184,6 +184,7 @@ struct TrainVaeArgs {
   std::vector<std::size_t> hidden;
   long long samples = 0, eval_every = 0, warmup = 0;
   double lr = 0, beta = 1, weight_decay = -1, init_std = 0.01;
+  std::size_t ais_points = 200, ais_steps = 100, ais_chains = 4;
   std::uint64_t seed = 1;
 };
 
@@ -220,6 +221,15 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
   c->add_option("--warmup", a.warmup, "samples over which beta ramps up from 0 (KL warm-up)")->transform(kCount);
   c->add_option("--weight-decay", a.weight_decay, "L2 on weight matrices (default: the paper's N(0,I) prior, 1/N)")
       ->check(kNonNegative);
+  c->add_option("--ais-points", a.ais_points, "MCEM's curve: AIS log p(x) on this many points of each split")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  c->add_option("--ais-steps", a.ais_steps, "MCEM's curve: AIS temperatures")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  c->add_option("--ais-chains", a.ais_chains, "MCEM's curve: AIS chains per point")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
   c->add_option("--init-std", a.init_std, "initial weights ~ N(0, std^2) (0: PyTorch's default init)")
       ->check(kNonNegative)
       ->capture_default_str();
@@ -253,6 +263,9 @@ models::VaeRunConfig run_config_from(const CLI::App* c, const TrainVaeArgs& a) {
   t.warmup = a.warmup;
   t.weight_decay = a.weight_decay;
   r.model.init_std = a.init_std;
+  t.ais_eval_size = a.ais_points;
+  t.ais_steps = a.ais_steps;
+  t.ais_chains = a.ais_chains;
   return r;
 }
 
@@ -676,7 +689,7 @@ int reproduce_fig3(const std::string& data, std::size_t ntrain, long long sample
     c.train.samples = samples;
     c.train.seed = seed;
     c.train.train_size = ntrain;
-    c.train.curve_metric = "ais";  // one estimator of log p(x) for all three methods
+    c.train.curve_metric = "ais";                                 // one estimator of log p(x) for all three methods
     c.train.eval_every = std::max<long long>(100, samples / 12);  // a linear x axis, as in the paper
     c.train.ais_eval_size = ais_points;
     c.train.ais_steps = ais_steps;

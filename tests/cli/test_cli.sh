@@ -94,6 +94,7 @@ grep -q '"method": "wake-sleep"' "$tmp/ws/config.json" || fail "wake-sleep run's
 
 # Monte Carlo EM: its curve holds AIS estimates; it resumes from its chains.
 "$tapir" train mcem --data "$tmp/data" --latent 2 --hidden 16 --eval-every 300 --samples 600 --out "$tmp/mcem" \
+  --ais-points 20 --ais-steps 10 --ais-chains 2 \
   --progress none >/dev/null 2>"$tmp/err" || fail "train mcem: $(cat "$tmp/err")"
 [ -s "$tmp/mcem/mcem_chains.safetensors" ] || fail "mcem run lacks its chains"
 "$tapir" train --resume "$tmp/mcem" --samples 900 --progress none >/dev/null 2>"$tmp/err" || fail "mcem resume: $(cat "$tmp/err")"
