@@ -370,7 +370,8 @@ struct Series {
 std::string run_label(const std::string& dir) {
   try {
     const auto c = models::load_vae_run_config(dir);
-    return fmt::format("{}N_z = {}", c.train.method == "wake-sleep" ? "wake-sleep " : "AEVB ", c.model.z_dim);
+    const std::string& m = c.train.method;
+    return fmt::format("{} N_z = {}", m == "aevb" ? "AEVB" : m == "mcem" ? "MCEM" : m, c.model.z_dim);
   } catch (const Error&) {
     return fs::path(dir).filename().string();
   }
