@@ -66,14 +66,18 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if os.environ.get("TORCH_FLUSH_DENORMAL") == "1":
+        torch.set_flush_denormal(True)
     torch.manual_seed(args.seed)
     x_train = torch.from_numpy(read_idx_images(args.data, "train-images-idx3-ubyte"))
     n, m = x_train.shape[0], 100
     model = Vae(z_dim=args.latent)
     matrices = [p for p in model.parameters() if p.dim() >= 2]
-    vectors = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.Adagrad([{"params": matrices, "weight_decay": 1.0 / n}, {"params": vectors, "weight_decay": 0.0}],
-                              lr=0.02, initial_accumulator_value=0.01)
+    # The prior's gradient θ/N is added to the matrices' gradients in place before each step: the same
+    # update as Adagrad(weight_decay=1/N) on those parameters, but torch 1.13's weight_decay allocates a
+    # new gradient tensor per parameter per step, which cost +10 ms of a 7 ms step here.
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.02, initial_accumulator_value=0.01)
+    decay = 1.0 / n
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
         order = torch.randperm(n)
@@ -81,8 +85,11 @@ def main():
         for i in range(0, n, m):
             x = torch.bernoulli(x_train[order[i:i + m]])
             bound = model.elbo(x).mean()
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad(set_to_none=False)  # reuse the gradient buffers (True re-allocates: slower here)
             (-bound).backward()
+            with torch.no_grad():
+                for p in matrices:
+                    p.grad.add_(p, alpha=decay)
             opt.step()
             total += bound.item() * x.shape[0]
         seconds = time.perf_counter() - start

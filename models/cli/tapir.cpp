@@ -380,7 +380,7 @@ std::string run_label(const std::string& dir) {
 /// Writes the CSV beside `out` and, with gnuplot, the PNG. Returns false when gnuplot is missing.
 bool plot_curves(const std::vector<Series>& series, const std::string& out, const std::string& title,
                  std::optional<double> ymin, std::optional<double> ymax,
-                 const std::string& ylabel = "average lower bound per data point", bool log_x = true) {
+                 const std::string& ylabel = "average lower bound per data point", bool log_x = true, double xmin = 0) {
   const std::string csv = fs::path(out).replace_extension(".csv").string();
   std::string rows = "run,samples,train_elbo,test_elbo\n";
   for (const auto& s : series)
@@ -398,6 +398,7 @@ bool plot_curves(const std::vector<Series>& series, const std::string& out, cons
   g += log_x ? "set logscale x\nset format x '1e%L'\n" : "set format x '%.0s%c'\n";
   g += fmt::format("set xlabel '# training samples evaluated'\nset ylabel {}\n", gnuplot_quote(ylabel));
   g += "set key below maxrows 4\nset grid\n";
+  if (xmin > 0) g += fmt::format("set xrange [{}:*]\n", xmin);
   g += "set datafile separator ','\n";
   if (ymin || ymax)
     g += fmt::format("set yrange [{}:{}]\n", ymin ? fmt::format("{}", *ymin) : "*",
@@ -543,12 +544,13 @@ int reproduce_fig2(const std::string& dataset, const std::string& data, long lon
   for (const auto& r : runs) all.push_back(r.dir);
   plot_curves(load_series(all), (fs::path(out) / fmt::format("fig2_{}.png", dataset)).string(),
               fmt::format("{} on {} (tapir), {}", wake_sleep ? "AEVB and wake-sleep" : "AEVB", dataset, what), ymin,
-              ymax);
+              ymax, "average lower bound per data point", true, 1e5);
   if (wake_sleep)  // one panel per N_z, as in the paper
     for (std::size_t i = 0; i < runs.size(); i += 2)
       plot_curves(load_series({runs[i].dir, runs[i + 1].dir}),
                   (fs::path(out) / fmt::format("fig2_{}_nz{}.png", dataset, runs[i].latent)).string(),
-                  fmt::format("{}, N_z = {} (tapir), {}", dataset, runs[i].latent, what), ymin, ymax);
+                  fmt::format("{}, N_z = {} (tapir), {}", dataset, runs[i].latent, what), ymin, ymax,
+                  "average lower bound per data point", true, 1e5);
   return 0;
 }
 
