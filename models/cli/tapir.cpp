@@ -398,7 +398,10 @@ bool plot_curves(const std::vector<Series>& series, const std::string& out, cons
   g += log_x ? "set logscale x\nset format x '1e%L'\n" : "set format x '%.0s%c'\n";
   g += fmt::format("set xlabel '# training samples evaluated'\nset ylabel {}\n", gnuplot_quote(ylabel));
   g += "set key below maxrows 4\nset grid\n";
-  if (xmin > 0) g += fmt::format("set xrange [{}:*]\n", xmin);
+  long long reach = 0;  // the paper's x range only when the curves get there (else gnuplot has no points)
+  for (const auto& se : series)
+    for (const auto& p : se.curve) reach = std::max(reach, p.samples);
+  if (xmin > 0 && double(reach) > 10 * xmin) g += fmt::format("set xrange [{}:*]\n", xmin);
   g += "set datafile separator ','\n";
   if (ymin || ymax)
     g += fmt::format("set yrange [{}:{}]\n", ymin ? fmt::format("{}", *ymin) : "*",
@@ -419,9 +422,10 @@ bool plot_curves(const std::vector<Series>& series, const std::string& out, cons
   const int rc = std::system(fmt::format("gnuplot {} 2> {}", shell_quote(script), shell_quote(log)).c_str());
   if (rc != 0) {
     std::ifstream in(log);
-    std::string first;
-    std::getline(in, first);
-    throw Error(fmt::format("gnuplot failed on '{}': {}", script, first.empty() ? "(no message)" : first));
+    std::string line, last;  // gnuplot ends its report with the line that says what is wrong
+    while (std::getline(in, line))
+      if (line.find_first_not_of(" \t^") != std::string::npos) last = line;
+    throw Error(fmt::format("gnuplot failed on '{}': {}", script, last.empty() ? "(no message)" : last));
   }
   std::remove(log.c_str());
   std::fprintf(stderr, "tapir: wrote %s\n", out.c_str());
