@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "models/em/dense.hpp"
+
 namespace tapir::models {
 
 std::vector<double> ais_schedule(std::size_t steps, bool sigmoid) {
@@ -84,6 +86,87 @@ Array<double> importance_log_marginal(const LatentModel<T>& model, const Array<T
   return log_mean_exp_rows(w);  // log (1/K) Σ_k p(x, z_k) / q(z_k)
 }
 
+template <class T>
+HarmonicResult harmonic_log_marginal(const LatentModel<T>& model, const Array<T>& init, std::size_t n,
+                                     const HarmonicOptions& o, Rng& rng) {
+  if (n == 0 || init.dimension() != 2 || init.shape()[0] % n != 0)
+    throw ShapeError(fmt::format("harmonic_log_marginal: initial states {} for {} points", shape_str(init.shape()), n));
+  if (o.samples < 2 || o.thin == 0) throw Error("harmonic_log_marginal: needs at least 2 samples and thin ≥ 1");
+  const std::size_t rows = init.shape()[0], d = init.shape()[1], chains = rows / n;
+  const std::size_t per_chain = (o.samples + chains - 1) / chains, m = per_chain * chains;  // samples per point
+  const LogDensityFn<T> joint = [&](const Var<T>& z) { return model.log_prior(z) + model.log_likelihood(z); };
+  HmcOptions h = o.hmc;
+  h.groups = n;  // one step size per point, adapted on its chains' mean acceptance during burn-in only
+  Hmc<T> hmc(joint, rows, h, model.parameters);
+  Array<T> z = hmc.run(init, o.burn_in, rng);
+  hmc.set_adapt(false);  // a fixed kernel from here on, so the samples come from p(z|x)
+  const std::size_t burn_transitions = hmc.transitions();
+  const double burn_accept = hmc.mean_acceptance() * double(burn_transitions);
+  // draw(s, i, :) = the s-th sample of point i
+  const auto draw = [&](Array<double>& out) {
+    out = Array<double>::from_shape({m, n, d});
+    for (std::size_t s = 0; s < per_chain; ++s) {
+      z = hmc.run(z, o.thin, rng);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < d; ++j) out((r / n) * per_chain + s, r % n, j) = double(z(r, j));
+    }
+  };
+  Array<double> fit_draws, draws;
+  draw(fit_draws);
+  draw(draws);
+  // Fit q_i = N(μ_i, Σ_i) by moments and score the fresh draws: log q(z) − log p(x, z).
+  Array<double> w = Array<double>::from_shape({m, n});
+  // log p(x, z) of the fresh draws, in batches shaped like the chains (the model's rows are fixed).
+  Array<double> log_joint = Array<double>::from_shape({m, n});
+  {
+    Tape<T> tape;
+    NoGradGuard<T> no_grad(tape);
+    Array<T> zz = Array<T>::from_shape({rows, d});
+    for (std::size_t b = 0; b < per_chain; ++b) {
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < d; ++j) zz(r, j) = static_cast<T>(draws((r / n) * per_chain + b, r % n, j));
+      const Array<T> lj = joint(tape.constant(zz)).value();
+      for (std::size_t r = 0; r < rows; ++r) log_joint((r / n) * per_chain + b, r % n) = double(lj(r));
+      tape.clear();
+    }
+  }
+  constexpr double log_2pi = 1.8378770664093453;
+  for (std::size_t i = 0; i < n; ++i) {
+    Array<double> mu = xt::zeros<double>({d}), cov = xt::zeros<double>({d, d});
+    for (std::size_t s = 0; s < m; ++s)
+      for (std::size_t j = 0; j < d; ++j) mu(j) += fit_draws(s, i, j) / double(m);
+    for (std::size_t s = 0; s < m; ++s)
+      for (std::size_t j = 0; j < d; ++j)
+        for (std::size_t k = 0; k < d; ++k)
+          cov(j, k) += (fit_draws(s, i, j) - mu(j)) * (fit_draws(s, i, k) - mu(k)) / double(m - 1);
+    double mean_var = 0;
+    for (std::size_t j = 0; j < d; ++j) mean_var += cov(j, j) / double(d);
+    for (std::size_t j = 0; j < d; ++j) cov(j, j) += o.ridge * mean_var + 1e-12;
+    const Array<double> l = em::cholesky(cov, "the covariance fitted to HMC samples");
+    const double log_det = em::log_det_from_cholesky(l);
+    Array<double> y = Array<double>::from_shape({m, d});
+    for (std::size_t s = 0; s < m; ++s)
+      for (std::size_t j = 0; j < d; ++j) y(s, j) = draws(s, i, j) - mu(j);
+    em::solve_lower_rows(l, y);  // rows of L⁻¹ (z − μ)
+    for (std::size_t s = 0; s < m; ++s) {
+      double q = 0;
+      for (std::size_t j = 0; j < d; ++j) q += y(s, j) * y(s, j);
+      const double log_q = -0.5 * (q + log_det + double(d) * log_2pi);
+      w(s, i) = log_q - log_joint(s, i);
+    }
+  }
+  HarmonicResult res;
+  res.log_ratios = w;
+  res.log_marginal = -log_mean_exp_rows(w);
+  const double after = double(hmc.transitions() - burn_transitions);
+  res.acceptance = after > 0 ? (hmc.mean_acceptance() * double(hmc.transitions()) - burn_accept) / after : 0.0;
+  return res;
+}
+
+template HarmonicResult harmonic_log_marginal<float>(const LatentModel<float>&, const Array<float>&, std::size_t,
+                                                     const HarmonicOptions&, Rng&);
+template HarmonicResult harmonic_log_marginal<double>(const LatentModel<double>&, const Array<double>&, std::size_t,
+                                                      const HarmonicOptions&, Rng&);
 template AisResult ais<float>(const LatentModel<float>&, const Array<float>&, std::size_t, const AisOptions&, Rng&);
 template AisResult ais<double>(const LatentModel<double>&, const Array<double>&, std::size_t, const AisOptions&, Rng&);
 

@@ -74,6 +74,18 @@ AisResult vae_ais(const Vae<T>& model, const Array<T>& x, const AisOptions& opti
   return ais(dm.latent, draws, x.shape()[0], options, rng);
 }
 
+template <class T>
+HarmonicResult vae_harmonic(const Vae<T>& model, const Array<T>& x, const HarmonicOptions& options, Rng& rng,
+                            std::size_t chains) {
+  const DecoderLatentModel<T> dm(model, x, chains);
+  const Array<T> init = normal<T>(rng, {chains * x.shape()[0], model.config().z_dim});
+  return harmonic_log_marginal(dm.latent, init, x.shape()[0], options, rng);
+}
+
+template HarmonicResult vae_harmonic<float>(const Vae<float>&, const Array<float>&, const HarmonicOptions&, Rng&,
+                                            std::size_t);
+template HarmonicResult vae_harmonic<double>(const Vae<double>&, const Array<double>&, const HarmonicOptions&, Rng&,
+                                             std::size_t);
 template struct DecoderLatentModel<float>;
 template struct DecoderLatentModel<double>;
 template AisResult vae_ais<float>(const Vae<float>&, const Array<float>&, const AisOptions&, Rng&);

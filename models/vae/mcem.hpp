@@ -65,4 +65,10 @@ struct DecoderLatentModel {
 template <class T>
 AisResult vae_ais(const Vae<T>& model, const Array<T>& x, const AisOptions& options, Rng& rng);
 
+/// log p(x) of every row of x by the AEVB paper's App. D estimator (HMC from the prior, a fitted
+/// Gaussian, the harmonic-mean style average); meant for N_z < 5.
+template <class T>
+HarmonicResult vae_harmonic(const Vae<T>& model, const Array<T>& x, const HarmonicOptions& options, Rng& rng,
+                            std::size_t chains = 1);
+
 }  // namespace tapir::models

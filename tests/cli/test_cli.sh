@@ -61,6 +61,8 @@ done
 grep -q '"n":200' "$tmp/eval.json" || fail "eval did not score the 200 test points"
 "$tapir" eval "$tmp/run" --limit 5 -k 10 --ais-steps 20 --ais-chains 2 >"$tmp/ais.json" 2>"$tmp/err" || fail "eval --ais: $(cat "$tmp/err")"
 grep -q '"ais_log_likelihood":' "$tmp/ais.json" || fail "eval --ais-steps lacks its estimate: $(cat "$tmp/ais.json")"
+"$tapir" eval "$tmp/run" --limit 5 -k 10 --hmc-harmonic 20 >"$tmp/hm.json" 2>"$tmp/err" || fail "eval --hmc-harmonic: $(cat "$tmp/err")"
+grep -q '"hmc_harmonic_log_likelihood":' "$tmp/hm.json" || fail "eval --hmc-harmonic lacks its estimate: $(cat "$tmp/hm.json")"
 expect_error 1 "not a run directory" -- "$tapir" eval "$tmp/nowhere"
 
 # Pictures.
