@@ -22,6 +22,23 @@
 
 namespace tapir::models::data {
 
+namespace {
+/// pixels (height · width · channels bytes) to `path`, through a temporary file renamed into place.
+void write_png(const std::string& path, std::size_t width, std::size_t height, int channels,
+               const std::vector<unsigned char>& pixels) {
+  const std::string tmp = path + ".tmp";
+  if (!stbi_write_png(tmp.c_str(), static_cast<int>(width), static_cast<int>(height), channels, pixels.data(),
+                      static_cast<int>(width) * channels)) {
+    std::remove(tmp.c_str());
+    throw Error(fmt::format("cannot write PNG '{}' (does its directory exist?)", path));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error(fmt::format("cannot rename '{}' to '{}'", tmp, path));
+  }
+}
+}  // namespace
+
 void write_png_grid(const std::string& path, const Array<float>& images, std::size_t rows, std::size_t cols,
                     std::size_t grid_cols, std::size_t pad, std::size_t zoom) {
   if (images.dimension() != 2 || images.shape()[1] != rows * cols)
@@ -43,16 +60,34 @@ void write_png_grid(const std::string& path, const Array<float>& images, std::si
         pixels[(y0 + r) * width + x0 + c] = static_cast<unsigned char>(std::lround(clamped * 255.0f));
       }
   }
-  const std::string tmp = path + ".tmp";
-  if (!stbi_write_png(tmp.c_str(), static_cast<int>(width), static_cast<int>(height), 1, pixels.data(),
-                      static_cast<int>(width))) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot write PNG '{}' (does its directory exist?)", path));
+  write_png(path, width, height, 1, pixels);
+}
+
+void write_png_scatter(const std::string& path, const Array<float>& points, const std::vector<std::size_t>& group,
+                       double extent, std::size_t size) {
+  if (points.dimension() != 2 || points.shape()[1] != 2 || group.size() != points.shape()[0])
+    throw ShapeError(
+        fmt::format("write_png_scatter: points {} with {} group labels", shape_str(points.shape()), group.size()));
+  if (!(extent > 0) || size < 16) throw Error("write_png_scatter: extent must be positive and size at least 16");
+  static constexpr unsigned char palette[8][3] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
+                                                  {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127}};
+  std::vector<unsigned char> px(size * size * 3, 255);
+  const auto to_pixel = [&](double v) { return (v + extent) / (2 * extent) * double(size - 1); };
+  const std::size_t zero = static_cast<std::size_t>(std::lround(to_pixel(0)));
+  for (std::size_t i = 0; i < size; ++i)
+    for (const std::size_t at : {i * size + zero, zero * size + i})  // the axes
+      for (int ch = 0; ch < 3; ++ch) px[at * 3 + std::size_t(ch)] = 210;
+  for (std::size_t n = 0; n < points.shape()[0]; ++n) {
+    const double cx = to_pixel(points(n, 0)), cy = to_pixel(-double(points(n, 1)));  // y up
+    const unsigned char* colour = palette[group[n] % 8];
+    for (int dy = -1; dy <= 1; ++dy)
+      for (int dx = -1; dx <= 1; ++dx) {
+        const long x = std::lround(cx) + dx, y = std::lround(cy) + dy;
+        if (x < 0 || y < 0 || x >= long(size) || y >= long(size)) continue;
+        for (int ch = 0; ch < 3; ++ch) px[(std::size_t(y) * size + std::size_t(x)) * 3 + std::size_t(ch)] = colour[ch];
+      }
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot rename '{}' to '{}'", tmp, path));
-  }
+  write_png(path, size, size, 3, px);
 }
 
 }  // namespace tapir::models::data
