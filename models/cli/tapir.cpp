@@ -810,6 +810,31 @@ int main_checked(int argc, char** argv) {
       "mcem", "Monte Carlo EM (App. E): HMC posterior samples, no encoder; its curve holds AIS log p(x) estimates");
   TrainVaeArgs mcem_args;
   add_train_vae_options(train_mcem, mcem_args);
+  auto* train_avb = train->add_subcommand(
+      "avb", "Adversarial Variational Bayes: an implicit encoder z = f(x, eps) and a discriminator T(x, z)");
+  TrainVaeArgs avb_args;
+  add_train_vae_options(train_avb, avb_args);
+  models::AvbOptions avb_options;
+  train_avb->add_flag("--adaptive-contrast", avb_options.adaptive_contrast,
+                      "T tells (z - mu(x))/sigma(x) from N(0, I) instead of z from the prior (AVB 3.3)");
+  train_avb->add_option("--noise-dim", avb_options.noise_dim, "dimension of the encoder's noise eps")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  train_avb->add_option("--disc-steps", avb_options.disc_steps, "T updates per encoder/decoder update")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  train_avb->add_option("--disc-lr", avb_options.disc_lr, "T's step size (default: 5 x --lr)")->check(kPositive);
+  train_avb->add_option("--disc-hidden", avb_options.disc_hidden, "T's hidden layers (default: --hidden)")
+      ->delimiter(',')
+      ->transform(kPositiveCount);
+  train_avb->add_option("--disc-activation", avb_options.disc_activation, "T's nonlinearity")
+      ->check(CLI::IsMember({"tanh", "relu", "softplus", "elu", "leaky_relu"}))
+      ->capture_default_str();
+  train_avb
+      ->add_option("--contrast-samples", avb_options.contrast_samples,
+                   "with --adaptive-contrast: samples of z per x for mu(x) and sigma(x)")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
   train->require_subcommand(0, 1);
 
   // eval
@@ -991,7 +1016,7 @@ int main_checked(int argc, char** argv) {
 
   if (*train) {
     if (!resume_dir.empty()) {
-      if (*train_vae || *train_ws || *train_mcem)
+      if (*train_vae || *train_ws || *train_mcem || *train_avb)
         throw Error("--resume takes its settings from the run: give no model after it");
       return run_training(
           [&](const models::ProgressFn& fn) {
@@ -999,14 +1024,24 @@ int main_checked(int argc, char** argv) {
           },
           "", progress_mode, resume_dir);
     }
-    if (!*train_vae && !*train_ws && !*train_mcem)
-      throw Error("train: name a model (tapir train vae|wake-sleep|mcem ...) or give --resume RUN_DIR");
+    if (!*train_vae && !*train_ws && !*train_mcem && !*train_avb)
+      throw Error("train: name a model (tapir train vae|wake-sleep|mcem|avb ...) or give --resume RUN_DIR");
     if (train->get_option("--samples")->count() || train->get_option("--data")->count())
       throw Error("train: put --samples and --data after the model name (tapir train vae --data DIR ...)");
-    CLI::App* chosen = train_ws->parsed() ? train_ws : train_mcem->parsed() ? train_mcem : train_vae;
-    const TrainVaeArgs& args = chosen == train_ws ? ws_args : chosen == train_mcem ? mcem_args : vae_args;
+    CLI::App* chosen = train_ws->parsed()     ? train_ws
+                       : train_mcem->parsed() ? train_mcem
+                       : train_avb->parsed()  ? train_avb
+                                              : train_vae;
+    const TrainVaeArgs& args = chosen == train_ws     ? ws_args
+                               : chosen == train_mcem ? mcem_args
+                               : chosen == train_avb  ? avb_args
+                                                      : vae_args;
     auto config = run_config_from(chosen, args);
-    config.train.method = chosen == train_ws ? "wake-sleep" : chosen == train_mcem ? "mcem" : "aevb";
+    config.train.method = chosen == train_ws     ? "wake-sleep"
+                          : chosen == train_mcem ? "mcem"
+                          : chosen == train_avb  ? "avb"
+                                                 : "aevb";
+    if (chosen == train_avb) config.train.avb = avb_options;
     return run_training([&](const models::ProgressFn& fn) { return models::train_vae(config, args.out, fn, &g_stop); },
                         "", progress_mode, args.out);
   }
@@ -1023,11 +1058,21 @@ int main_checked(int argc, char** argv) {
       models::data::gather_rows(d.x, rows, x);
     }
     Rng rng(seed);
-    const auto e = models::evaluate_vae(vae, x, k, rng);
+    const bool avb_run = config.train.method == "avb";
+    if (avb_run && k > 0 && eval->get_option("-k")->count() > 0)
+      throw Error("an AVB encoder has no density: -k has no importance-sampled estimate; use --ais-steps");
+    const auto e = models::evaluate_vae(vae, x, avb_run ? 0 : k, rng);
+    if (avb_run) k = 0;
     nlohmann::json j = {
         {"run", run_dir}, {"checkpoint", which},     {"split", split},       {"n", e.n},
         {"elbo", e.elbo}, {"importance_samples", k}, {"seconds", e.seconds}, {"binarization", d.binarization}};
     j["log_likelihood"] = k > 0 ? nlohmann::json(e.log_likelihood) : nlohmann::json(nullptr);
+    if (avb_run) {  // the bound with T in place of log q − log p (the Vae's own Gaussian encoder is unused)
+      const auto avb = models::load_avb_run_networks(run_dir, which);
+      Rng avb_rng(seed);
+      j["elbo"] = models::evaluate_avb(*avb, vae, x, avb_rng);
+      j["elbo_estimator"] = config.train.avb.adaptive_contrast ? "AVB T (adaptive contrast)" : "AVB T";
+    }
     if (ais_steps > 0) {  // the decoder's marginal likelihood by AIS, with HMC transitions (no encoder)
       models::AisOptions ao;
       ao.steps = ais_steps;

@@ -29,6 +29,8 @@ constexpr const char* kCurve = "curve.csv";
 constexpr const char* kLast = "checkpoint_last.safetensors";
 constexpr const char* kBest = "checkpoint_best.safetensors";
 constexpr const char* kChains = "mcem_chains.safetensors";  // MCEM's persistent posterior samples
+constexpr const char* kAvbLast = "avb_last.safetensors";    // AVB's encoder and discriminator (+ T's optimizer)
+constexpr const char* kAvbBest = "avb_best.safetensors";
 
 std::string path_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
 
@@ -59,26 +61,28 @@ std::vector<std::size_t> epoch_order(std::uint64_t seed, long long e, std::size_
   return permutation(r, n);
 }
 
-std::unique_ptr<optim::Optimizer<float>> make_optimizer(const VaeTrainConfig& c, nn::Module<float>& model,
-                                                        std::size_t n_train) {
+std::unique_ptr<optim::Optimizer<float>> make_optimizer(const VaeTrainConfig& c,
+                                                        const std::vector<Parameter<float>*>& params,
+                                                        std::size_t n_train, double lr = 0, bool decay = true) {
   // The paper's prior p(θ) = N(0, I): maximise (N/M) Σ_batch L(x) + log p(θ) (eq. 8). tapir's loss is the
   // minibatch *average* of the bound, i.e. that objective divided by N, so the prior's gradient −θ comes
   // in with weight 1/N. (The authors' code sums the bound over the batch and so scales the prior by M/N.)
-  const double decay = c.weight_decay >= 0 ? c.weight_decay : 1.0 / double(n_train);
+  const double weight_decay = !decay ? 0.0 : c.weight_decay >= 0 ? c.weight_decay : 1.0 / double(n_train);
+  if (lr <= 0) lr = c.lr;
   if (c.optimizer == "adagrad") {
     optim::AdagradOptions o;
-    o.lr = c.lr;
-    o.weight_decay = decay;
+    o.lr = lr;
+    o.weight_decay = weight_decay;
     o.decay_matrices_only = true;
     o.initial_accumulator_value = 0.01;  // as in the authors' published code (PAPERS.md)
-    return std::make_unique<optim::Adagrad<float>>(model.parameters(), o);
+    return std::make_unique<optim::Adagrad<float>>(params, o);
   }
   if (c.optimizer == "adam") {
     optim::AdamOptions o;
-    o.lr = c.lr;
-    o.weight_decay = decay;
+    o.lr = lr;
+    o.weight_decay = weight_decay;
     o.decay_matrices_only = true;
-    return std::make_unique<optim::Adam<float>>(model.parameters(), o);
+    return std::make_unique<optim::Adam<float>>(params, o);
   }
   throw Error(fmt::format("unknown optimizer '{}' (expected adagrad or adam)", c.optimizer));
 }
@@ -96,27 +100,29 @@ std::string fmt_double(double v) { return fmt::format("{:.6f}", v); }
 // Configuration
 
 nlohmann::json VaeTrainConfig::to_json() const {
-  return {{"method", method},
-          {"dataset", dataset},
-          {"data_dir", data_dir},
-          {"binarize", binarize},
-          {"batch", batch},
-          {"samples", samples},
-          {"optimizer", optimizer},
-          {"lr", lr},
-          {"weight_decay", weight_decay},
-          {"objective", objective},
-          {"iwae_k", iwae_k},
-          {"beta", beta},
-          {"warmup", warmup},
-          {"eval_every", eval_every},
-          {"train_eval_size", train_eval_size},
-          {"seed", seed},
-          {"ais_eval_size", ais_eval_size},
-          {"ais_steps", ais_steps},
-          {"ais_chains", ais_chains},
-          {"curve_metric", curve_metric},
-          {"train_size", train_size}};
+  nlohmann::json j = {{"method", method},
+                      {"dataset", dataset},
+                      {"data_dir", data_dir},
+                      {"binarize", binarize},
+                      {"batch", batch},
+                      {"samples", samples},
+                      {"optimizer", optimizer},
+                      {"lr", lr},
+                      {"weight_decay", weight_decay},
+                      {"objective", objective},
+                      {"iwae_k", iwae_k},
+                      {"beta", beta},
+                      {"warmup", warmup},
+                      {"eval_every", eval_every},
+                      {"train_eval_size", train_eval_size},
+                      {"seed", seed},
+                      {"ais_eval_size", ais_eval_size},
+                      {"ais_steps", ais_steps},
+                      {"ais_chains", ais_chains},
+                      {"curve_metric", curve_metric},
+                      {"train_size", train_size}};
+  if (method == "avb") j["avb"] = avb.to_json();
+  return j;
 }
 
 VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
@@ -164,6 +170,8 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
         c.curve_metric = it->get<std::string>();
       else if (k == "train_size")
         c.train_size = it->get<std::size_t>();
+      else if (k == "avb")
+        c.avb = AvbOptions::from_json(*it);
       else if (k == "seed")
         c.seed = it->get<std::uint64_t>();
       else
@@ -179,8 +187,9 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
 
 void VaeTrainConfig::validate() const {
   const auto fail = [](const std::string& m) { throw Error(m); };
-  if (method != "aevb" && method != "wake-sleep" && method != "mcem")
-    fail(fmt::format("method '{}': expected aevb, wake-sleep or mcem", method));
+  if (method != "aevb" && method != "wake-sleep" && method != "mcem" && method != "avb")
+    fail(fmt::format("method '{}': expected aevb, wake-sleep, mcem or avb", method));
+  if (method == "avb") avb.validate();
   if (method != "aevb" && (objective != "elbo" || warmup > 0 || beta != 1.0))
     fail(fmt::format("{} has no --objective, --warmup or --beta: those shape the AEVB bound", method));
   if (curve_metric != "bound" && curve_metric != "ais")
@@ -308,6 +317,43 @@ data::Dataset load_vae_split(const VaeTrainConfig& c, data::Split split, std::ui
   return d;
 }
 
+double evaluate_avb(const Avb<float>& avb, const Vae<float>& vae, const Array<float>& x, Rng& rng, std::size_t batch,
+                    Rng* binarize) {
+  const std::size_t n = x.shape()[0];
+  if (batch == 0 || n == 0) throw Error("evaluate_avb: needs a positive batch and at least one row");
+  Tape<float> tape;
+  NoGradGuard<float> no_grad(tape);
+  Array<float> xb, drawn;
+  std::vector<std::size_t> rows;
+  double sum = 0;
+  for (std::size_t i = 0; i < n; i += batch) {
+    rows.clear();
+    for (std::size_t j = i; j < std::min(n, i + batch); ++j) rows.push_back(j);
+    data::gather_rows(x, rows, xb);
+    if (binarize) {
+      data::binarize_dynamic(xb, *binarize, drawn);
+      xb = drawn;
+    }
+    const Array<float>& bounds = avb.elbo(vae, tape.constant(xb), rng).value();
+    sum += std::accumulate(bounds.begin(), bounds.end(), 0.0);
+    tape.clear();
+  }
+  return sum / double(n);
+}
+
+std::unique_ptr<Avb<float>> load_avb_run_networks(const std::string& run_dir, const std::string& which) {
+  if (which != "best" && which != "last") throw Error(fmt::format("checkpoint '{}': expected best or last", which));
+  const VaeRunConfig config = load_vae_run_config(run_dir);
+  if (config.train.method != "avb") throw Error(fmt::format("'{}' is a {} run, not AVB", run_dir, config.train.method));
+  Rng rng(0);
+  auto avb = std::make_unique<Avb<float>>(config.model, config.train.avb, rng);
+  const std::string path = path_in(run_dir, which == "best" ? kAvbBest : kAvbLast);
+  if (!fs::exists(path))
+    throw Error(fmt::format("'{}' does not exist yet: the run has not reached its first evaluation", path));
+  nn::load_checkpoint<float>(path, *avb);
+  return avb;
+}
+
 VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::size_t k, Rng& rng, std::size_t batch,
                            Rng* binarize) {
   const auto start = Clock::now();
@@ -413,7 +459,16 @@ class VaeTrainer {
     }
     if (train_.size() < config.train.batch)
       throw Error(fmt::format("--batch {} exceeds the {} training examples", config.train.batch, train_.size()));
-    optimizer_ = make_optimizer(config.train, vae_, train_.size());  // the prior's weight 1/N uses N_train
+    if (config.train.method == "avb") {  // the encoder/decoder step updates f_φ and θ; T has its own optimizer
+      avb_ = std::make_unique<Avb<float>>(config.model, config.train.avb, init_rng_);
+      auto params = decoder_parameters(vae_);
+      for (auto* p : avb_->encoder_parameters()) params.push_back(p);
+      optimizer_ = make_optimizer(config.train, params, train_.size());
+      const double disc_lr = config.train.avb.disc_lr > 0 ? config.train.avb.disc_lr : 5 * config.train.lr;
+      disc_optimizer_ = make_optimizer(config.train, avb_->discriminator_parameters(), train_.size(), disc_lr, false);
+    } else {
+      optimizer_ = make_optimizer(config.train, vae_.parameters(), train_.size());  // prior's weight 1/N_train
+    }
     if (config.train.method == "mcem") mcem_ = std::make_unique<Mcem<float>>(vae_, train_.size(), McemOptions{}, rng_);
   }
 
@@ -447,6 +502,12 @@ class VaeTrainer {
                                 samples_));
       mcem_->set_chains(it->second);
       mcem_->set_step_size(std::stod(size->second));
+    }
+    if (avb_) {  // the encoder and discriminator saved with this checkpoint
+      const auto a = nn::load_checkpoint<float>(path_in(dir_, kAvbLast), *avb_, disc_optimizer_.get());
+      if (a.step != samples_)
+        throw Error(fmt::format("'{}' holds the networks at {} samples, the checkpoint is at {}",
+                                path_in(dir_, kAvbLast), a.step, samples_));
     }
     if (fs::exists(path_in(dir_, kCurve))) {
       curve_ = read_curve(path_in(dir_, kCurve));
@@ -493,6 +554,8 @@ class VaeTrainer {
       double b = 0;
       if (mcem_) {  // E-step by HMC and M-steps inside: the optimizer has stepped already
         b = mcem_->step(*input, idx, *optimizer_, rng_);
+      } else if (avb_) {  // T's steps, then the encoder's and decoder's: both optimizers have stepped
+        b = avb_step(*avb_, vae_, *input, *optimizer_, *disc_optimizer_, rng_, tape);
       } else if (c.method == "wake-sleep") {
         const auto ws = vae_.wake_sleep(xv, rng_);
         ws.loss.backward();
@@ -502,7 +565,7 @@ class VaeTrainer {
         bound = c.objective == "iwae" ? mean(vae_.iwae(xv, rng_, c.iwae_k)) : mean(vae_.elbo(xv, rng_, beta));
         (-bound).backward();
       }
-      if (!mcem_) {
+      if (!mcem_ && !avb_) {
         optimizer_->step();
         optimizer_->zero_grad();
         b = bound.item();
@@ -559,6 +622,9 @@ class VaeTrainer {
         }
         *out = xt::mean(vae_ais(vae_, rows, o, eval_rng).log_marginal)();
       }
+    } else if (avb_) {
+      p.train_elbo = evaluate_avb(*avb_, vae_, train_x, eval_rng, 1000, binarize);
+      p.test_elbo = evaluate_avb(*avb_, vae_, test_.x, eval_rng, 1000, binarize);
     } else {
       p.train_elbo = evaluate_vae(vae_, train_x, 0, eval_rng, 1000, binarize).elbo;
       p.test_elbo = evaluate_vae(vae_, test_.x, 0, eval_rng, 1000, binarize).elbo;
@@ -569,6 +635,7 @@ class VaeTrainer {
     // reported from it. (tapir eval scores the last checkpoint unless told otherwise.)
     if (p.train_elbo > best_) {
       best_ = p.train_elbo;
+      if (avb_) nn::save_checkpoint<float>(path_in(dir_, kAvbBest), *avb_, info(), nullptr);
       nn::save_checkpoint<float>(path_in(dir_, kBest), vae_, info(), nullptr);
     }
     return p;
@@ -593,6 +660,7 @@ class VaeTrainer {
       t.metadata = {{"step", std::to_string(samples_)}, {"step_size", fmt::format("{:.9g}", mcem_->step_size())}};
       nn::write_safetensors(path_in(dir_, kChains), t);
     }
+    if (avb_) nn::save_checkpoint<float>(path_in(dir_, kAvbLast), *avb_, info(), disc_optimizer_.get());
     nn::save_checkpoint<float>(path_in(dir_, kLast), vae_, info(), optimizer_.get());
   }
 
@@ -604,7 +672,9 @@ class VaeTrainer {
   Array<float> train_subset_;  // the first train_eval_size training points, when that is set
   std::unique_ptr<optim::Optimizer<float>> optimizer_;
   Rng rng_;
-  std::unique_ptr<Mcem<float>> mcem_;  // method mcem only
+  std::unique_ptr<Mcem<float>> mcem_;                        // method mcem only
+  std::unique_ptr<Avb<float>> avb_;                          // method avb only: f_φ and T_ψ
+  std::unique_ptr<optim::Optimizer<float>> disc_optimizer_;  // T_ψ's
   long long samples_ = 0, epoch_ = 0;
   std::size_t pos_ = 0;
   double seconds_ = 0, best_ = -INFINITY;  // best: the highest training bound so far

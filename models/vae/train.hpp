@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "models/avb/avb.hpp"
 #include "models/data/dataset.hpp"
 #include "models/vae/vae.hpp"
 
@@ -25,7 +26,7 @@ namespace tapir::models {
 
 /// How a VAE is trained: the data, the optimizer, the objective and the schedule.
 struct VaeTrainConfig {
-  std::string method = "aevb";        // aevb (SGVB) | wake-sleep | mcem (the paper's baselines)
+  std::string method = "aevb";        // aevb (SGVB) | wake-sleep | mcem (the paper's baselines) | avb
   std::string dataset = "mnist";      // mnist | fashion-mnist | frey | binarized-mnist
   std::string data_dir;               // where the files are (stored absolute)
   std::string binarize = "dynamic";   // none | threshold | dynamic (static for binarized-mnist)
@@ -46,6 +47,7 @@ struct VaeTrainConfig {
   std::size_t ais_eval_size = 200, ais_steps = 100, ais_chains = 4;
   std::string curve_metric = "bound";  // bound | ais (log p(x) by AIS, as MCEM's always is: Figure 3)
   std::size_t train_size = 0;          // train on the first N training points only (0: all; Figure 3's N_train)
+  AvbOptions avb;                      // method avb: its encoder, discriminator and contrast
   nlohmann::json to_json() const;
   /// Reads what to_json wrote (missing keys keep their defaults); throws naming a bad key.
   static VaeTrainConfig from_json(const nlohmann::json& j);
@@ -121,5 +123,12 @@ struct VaeEvaluation {
 /// the bound and for log p(x)): dynamic binarisation without a binarised copy of the data.
 VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::size_t k, Rng& rng,
                            std::size_t batch = 1000, Rng* binarize = nullptr);
+
+/// AVB's bound estimate (T in place of log q − log p) averaged over the rows of x, as evaluate_vae's.
+double evaluate_avb(const Avb<float>& avb, const Vae<float>& vae, const Array<float>& x, Rng& rng,
+                    std::size_t batch = 1000, Rng* binarize = nullptr);
+
+/// The implicit encoder and discriminator of an AVB run ("last" or "best", saved with that checkpoint).
+std::unique_ptr<Avb<float>> load_avb_run_networks(const std::string& run_dir, const std::string& which = "last");
 
 }  // namespace tapir::models
