@@ -107,6 +107,30 @@ tail -1 "$tmp/mcem/curve.csv" | grep -q "^900," || fail "mcem resume did not rea
   --jobs 2 --out "$tmp/fig3" --progress none >/dev/null 2>"$tmp/err" || fail "reproduce fig3: $(cat "$tmp/err")"
 for m in aevb wake-sleep mcem; do grep -q "^| $m |" "$tmp/fig3/fig3_n200.md" || fail "fig3 table lacks $m"; done
 
+# Adversarial Variational Bayes: the run contract, evaluation by T and AIS, the two reproductions.
+"$tapir" train avb --adaptive-contrast --contrast-samples 3 --noise-dim 4 "${small[@]}" --samples 600 --optimizer adam \
+  --out "$tmp/avb" >/dev/null 2>"$tmp/err" || fail "train avb: $(cat "$tmp/err")"
+for f in avb_last.safetensors avb_best.safetensors checkpoint_last.safetensors; do
+  [ -s "$tmp/avb/$f" ] || fail "avb run lacks $f"
+done
+grep -q '"adaptive_contrast": true' "$tmp/avb/config.json" || fail "avb config lacks its options"
+"$tapir" train --resume "$tmp/avb" --samples 900 --progress none >/dev/null 2>"$tmp/err" || fail "avb resume: $(cat "$tmp/err")"
+tail -1 "$tmp/avb/curve.csv" | grep -q "^900," || fail "avb resume did not reach 900 samples"
+"$tapir" eval "$tmp/avb" --limit 5 --ais-steps 5 --ais-chains 2 >"$tmp/avb.json" 2>"$tmp/err" || fail "eval avb: $(cat "$tmp/err")"
+grep -q '"elbo_estimator":"AVB T (adaptive contrast)"' "$tmp/avb.json" || fail "eval avb JSON: $(cat "$tmp/avb.json")"
+grep -q '"ais_log_likelihood":' "$tmp/avb.json" || fail "eval avb lacks AIS: $(cat "$tmp/avb.json")"
+expect_error 1 "has no density" -- "$tapir" eval "$tmp/avb" -k 10
+expect_error 2 "disc-steps" -- "$tapir" train avb --disc-steps 0 --data x --out y
+"$tapir" reproduce avb-toy --steps 200 --methods vae,avb --out "$tmp/toy" --progress none >/dev/null 2>"$tmp/err" ||
+  fail "reproduce avb-toy: $(cat "$tmp/err")"
+for m in vae avb; do
+  [ -s "$tmp/toy/avb_toy_$m.png" ] || fail "avb-toy lacks the $m scatter plot"
+  grep -q "^| $m | 200 |" "$tmp/toy/avb_toy.md" || fail "avb-toy table lacks $m: $(cat "$tmp/toy/avb_toy.md")"
+done
+"$tapir" reproduce avb-mnist --data "$tmp/data" --samples 300 --latent 2 --ais-points 10 --ais-steps 5 --ais-chains 2 \
+  --jobs 2 --out "$tmp/am" --progress none >/dev/null 2>"$tmp/err" || fail "reproduce avb-mnist: $(cat "$tmp/err")"
+[ "$(grep -c "^| \[" "$tmp/am/avb_mnist.md")" -eq 3 ] || fail "avb-mnist table: $(cat "$tmp/am/avb_mnist.md")"
+
 # Exact EM.
 "$tapir" em gmm --dataset mnist --data "$tmp/data" --limit 300 -k 3 --covariance diagonal --out "$tmp/gmm.safetensors" \
   >"$tmp/gmm.csv" 2>"$tmp/err" || fail "em gmm: $(cat "$tmp/err")"
