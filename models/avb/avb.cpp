@@ -141,14 +141,15 @@ typename Avb<T>::Sample Avb<T>::sample(const Var<T>& x, Rng& rng) const {
     const Var<T> z = encode(x, rng);
     return {z, z, Var<T>()};
   }
-  // K samples per point: rows k · B + i of z_all belong to point i.
+  // 1 + K samples per point: rows k · B + i of z_all belong to point i. The first is z; μ and σ come
+  // from the other K, so they do not depend on z and z ↦ ẑ is a change of variables given x.
   const std::size_t b = x.shape()[0], k = options_.contrast_samples, d = z_dim_;
-  const Var<T> z_all = encode(tile_rows(x, k), rng);
-  const Var<T> zk = reshape(z_all, {long(k), long(b), long(d)});
+  const Var<T> z_all = encode(tile_rows(x, k + 1), rng);
+  const Var<T> z = slice_rows(z_all, 0, b);
+  const Var<T> zk = reshape(slice_rows(z_all, b, (k + 1) * b), {long(k), long(b), long(d)});
   const Var<T> mu = mean(zk, 0);                                                          // (B, d)
   const Var<T> var = sum(square(zk - reshape(mu, {1, long(b), long(d)})), 0) / T(k - 1);  // unbiased
   const Var<T> sd = sqrt(var + T(options_.contrast_eps));
-  const Var<T> z = slice_rows(z_all, 0, b);  // the first of the K samples
   const Var<T> z_hat = (z - mu) / sd;
   // log r_α(z|x) = log N(z; μ, σ²) = −½ Σ_j (ẑ_j² + log 2π) − Σ_j log σ_j
   const Var<T> log_r = -0.5 * sum(square(z_hat), 1) - T(0.5 * kLog2Pi * double(d)) - sum(log(sd), 1);
@@ -209,7 +210,8 @@ double avb_step(Avb<T>& avb, Vae<T>& vae, const Array<T>& x, optim::Optimizer<T>
   return bound;
 }
 
-AvbToyResult avb_toy(const AvbToyConfig& c, const std::function<void(std::size_t, double)>& progress) {
+AvbToyResult avb_toy(const AvbToyConfig& c, const std::function<void(std::size_t, double)>& progress,
+                     const std::atomic<bool>* stop) {
   if (c.method != "avb" && c.method != "vae")
     throw Error(fmt::format("toy method '{}': expected avb or vae", c.method));
   if (c.steps == 0 || c.batch == 0 || c.draws == 0 || c.importance_samples == 0)
@@ -253,7 +255,7 @@ AvbToyResult avb_toy(const AvbToyConfig& c, const std::function<void(std::size_t
   AvbToyResult res;
   double running = std::nan("");
   const auto start = std::chrono::steady_clock::now();
-  for (std::size_t step = 1; step <= c.steps; ++step) {
+  for (std::size_t step = 1; step <= c.steps && !(stop && stop->load()); ++step) {
     const Array<T> x = one_hot(c.batch, rng, nullptr);
     double b = 0;
     if (avb) {

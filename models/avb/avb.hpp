@@ -16,6 +16,7 @@
 // for any VAE run.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -53,7 +54,8 @@ class Avb : public nn::Module<T> {
   Var<T> discriminator(const Var<T>& x, const Var<T>& z) const;
 
   /// A sample z of q_φ(z|x), and with adaptive contrast its standardised ẑ = (z − μ)/σ with μ, σ from
-  /// K samples of f_φ(x, ·) (differentiable: the encoder learns through them). Without: ẑ = z.
+  /// K further samples of f_φ(x, ·) (not z itself; differentiable: the encoder learns through them).
+  /// Without adaptive contrast ẑ = z.
   struct Sample {
     Var<T> z, z_hat;
     Var<T> log_r;  // log r_α(z|x) per row (adaptive contrast only)
@@ -113,7 +115,9 @@ struct AvbToyResult {
   std::vector<double> curve;  // the running bound every steps/100 steps
 };
 
-/// Trains on the toy problem; `progress(step, running bound)` is called every 100 steps.
-AvbToyResult avb_toy(const AvbToyConfig& config, const std::function<void(std::size_t, double)>& progress = {});
+/// Trains on the toy problem; `progress(step, running bound)` is called every 100 steps. Returns early
+/// (with what it has) once `*stop` is set.
+AvbToyResult avb_toy(const AvbToyConfig& config, const std::function<void(std::size_t, double)>& progress = {},
+                     const std::atomic<bool>* stop = nullptr);
 
 }  // namespace tapir::models

@@ -572,7 +572,7 @@ struct EmArgs {
   std::string dataset = "frey", data, split = "train", out, report, covariance = "full";
   std::size_t limit = 0, components = 10, latent = 5, max_iter = 200;
   double tol = 1e-6, regularisation = 1e-6;
-  long long compare_aevb = 0;
+  long long compare_aevb = 0, aevb_lr_decay = 0;
   bool factor_analysis = false;
   std::uint64_t seed = 1;
 };
@@ -661,6 +661,7 @@ int run_em_ppca(const EmArgs& a) {
     models::em::PpcaComparisonOptions co;
     co.latent = a.latent;
     co.aevb_samples = a.compare_aevb;
+    co.lr_decay = double(a.aevb_lr_decay);
     co.em = o;
     Rng crng(a.seed);
     const auto c = models::em::compare_ppca(x, co, crng);
@@ -674,12 +675,14 @@ int run_em_ppca(const EmArgs& a) {
         "| pPCA on {} ({} × {}), q = {} | log p(x) per point |\n|---|---:|\n"
         "| closed-form maximum likelihood (eigendecomposition) | {:.3f} |\n"
         "| EM, {} iterations | {:.3f} |\n"
-        "| AEVB after {:.3g} samples: ELBO | {:.3f} |\n"
+        "| AEVB after {:.3g} samples (Adam {}): ELBO | {:.3f} |\n"
         "| AEVB: its generative model's exact log p(x) | {:.3f} |\n"
         "| AEVB: importance-sampled log p(x) with its q (K = 100) | {:.3f} |\n"
         "| AEVB: gap exact − ELBO = average KL(q ‖ p(z|x)) | {:.3f} |\n",
         a.dataset, x.shape()[0], x.shape()[1], a.latent, c.closed_form, c.em.size() - 1, c.em.back(),
-        double(last.samples), last.elbo, last.log_likelihood, c.aevb_importance, last.log_likelihood - last.elbo);
+        double(last.samples),
+        a.aevb_lr_decay > 0 ? fmt::format("1e-2 / (1 + samples / {})", a.aevb_lr_decay) : std::string("1e-2"),
+        last.elbo, last.log_likelihood, c.aevb_importance, last.log_likelihood - last.elbo);
     write_text((fs::path(a.report) / "ppca_aevb.md").string(), md);
     std::fprintf(stderr, "%s", md.c_str());
     std::fprintf(stderr, "tapir: wrote %s/ppca_aevb.{csv,md}\n", a.report.c_str());
@@ -1000,6 +1003,10 @@ int main_checked(int argc, char** argv) {
                    "also train the same model by AEVB for this many samples and compare (needs --report)")
       ->transform(kCount);
   em_ppca->add_option("--report", ppca_args.report, "directory for the comparison's CSV and table");
+  em_ppca
+      ->add_option("--aevb-lr-decay", ppca_args.aevb_lr_decay,
+                   "with --compare-aevb: AEVB's Adam step lr / (1 + samples / THIS) (0: a constant 1e-2)")
+      ->transform(kCount);
 
   // reproduce
   auto* reproduce = app.add_subcommand("reproduce", "the paper's figures");
@@ -1135,7 +1142,13 @@ int main_checked(int argc, char** argv) {
                           : chosen == train_mcem ? "mcem"
                           : chosen == train_avb  ? "avb"
                                                  : "aevb";
-    if (chosen == train_avb) config.train.avb = avb_options;
+    if (chosen == train_avb) {
+      config.train.avb = avb_options;
+      if (!chosen->get_option("--optimizer")->count()) {  // T is a GAN-style discriminator: Adam, as the authors
+        config.train.optimizer = "adam";
+        if (!chosen->get_option("--lr")->count()) config.train.lr = 1e-3;
+      }
+    }
     return run_training([&](const models::ProgressFn& fn) { return models::train_vae(config, args.out, fn, &g_stop); },
                         "", progress_mode, args.out);
   }
@@ -1155,16 +1168,20 @@ int main_checked(int argc, char** argv) {
     const bool avb_run = config.train.method == "avb";
     if (avb_run && k > 0 && eval->get_option("-k")->count() > 0)
       throw Error("an AVB encoder has no density: -k has no importance-sampled estimate; use --ais-steps");
-    const auto e = models::evaluate_vae(vae, x, avb_run ? 0 : k, rng);
     if (avb_run) k = 0;
+    auto e = avb_run ? models::VaeEvaluation{} : models::evaluate_vae(vae, x, k, rng);
+    if (avb_run) {  // the bound with T in place of log q − log p (the Vae's own Gaussian encoder is unused)
+      const auto start = Clock::now();
+      const auto avb = models::load_avb_run_networks(run_dir, which);
+      e.elbo = models::evaluate_avb(*avb, vae, x, rng);
+      e.n = x.shape()[0];
+      e.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    }
     nlohmann::json j = {
         {"run", run_dir}, {"checkpoint", which},     {"split", split},       {"n", e.n},
         {"elbo", e.elbo}, {"importance_samples", k}, {"seconds", e.seconds}, {"binarization", d.binarization}};
     j["log_likelihood"] = k > 0 ? nlohmann::json(e.log_likelihood) : nlohmann::json(nullptr);
-    if (avb_run) {  // the bound with T in place of log q − log p (the Vae's own Gaussian encoder is unused)
-      const auto avb = models::load_avb_run_networks(run_dir, which);
-      Rng avb_rng(seed);
-      j["elbo"] = models::evaluate_avb(*avb, vae, x, avb_rng);
+    if (avb_run) {
       j["elbo_estimator"] = config.train.avb.adaptive_contrast ? "AVB T (adaptive contrast)" : "AVB T";
     }
     if (ais_steps > 0) {  // the decoder's marginal likelihood by AIS, with HMC transitions (no encoder)
@@ -1222,7 +1239,14 @@ int main_checked(int argc, char** argv) {
       models::data::gather_rows(d.x, idx, x);
       Tape<float> tape;
       NoGradGuard<float> no_grad(tape);
-      const Array<float> mu = vae.encode(tape.constant(x)).mean().value();  // z = μ_φ(x)
+      Array<float> mu;
+      if (config.train.method == "avb") {  // the implicit encoder: one draw z = f_φ(x, ε) per image
+        const auto avb = models::load_avb_run_networks(run_dir, which);
+        Rng draw(seed);
+        mu = avb->encode(tape.constant(x), draw).value();
+      } else {
+        mu = vae.encode(tape.constant(x)).mean().value();  // z = μ_φ(x)
+      }
       const Array<float> r = decode_mean(vae, mu);
       const std::size_t per_row = std::min<std::size_t>(10, n_images);
       const std::size_t lines = (n_images + per_row - 1) / per_row;

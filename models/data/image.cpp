@@ -78,6 +78,9 @@ void write_png_scatter(const std::string& path, const Array<float>& points, cons
     for (const std::size_t at : {i * size + zero, zero * size + i})  // the axes
       for (int ch = 0; ch < 3; ++ch) px[at * 3 + std::size_t(ch)] = 210;
   for (std::size_t n = 0; n < points.shape()[0]; ++n) {
+    if (!std::isfinite(points(n, 0)) || !std::isfinite(points(n, 1)) || std::abs(points(n, 0)) > 2 * extent ||
+        std::abs(points(n, 1)) > 2 * extent)
+      continue;  // off the picture (or not a number)
     const double cx = to_pixel(points(n, 0)), cy = to_pixel(-double(points(n, 1)));  // y up
     const unsigned char* colour = palette[group[n] % 8];
     for (int dy = -1; dy <= 1; ++dy)

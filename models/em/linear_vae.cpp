@@ -94,6 +94,7 @@ PpcaComparison compare_ppca(const Array<double>& x, const PpcaComparisonOptions&
     for (std::size_t i = 0; i < m; ++i) std::copy_n(x.data() + idx[i] * d, d, xb.data() + i * d);
     const Var<double> loss = -mean(vae.elbo(tape.constant(xb), rng));
     loss.backward();
+    if (o.lr_decay > 0) adam.set_lr(o.lr / (1.0 + double(samples) / o.lr_decay));
     adam.step();
     adam.zero_grad();
     tape.clear();

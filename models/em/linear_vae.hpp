@@ -45,7 +45,8 @@ struct PpcaComparisonOptions {
   std::size_t latent = 5;
   long long aevb_samples = 2'000'000;
   std::size_t batch = 100;
-  double lr = 1e-2;  // Adam
+  double lr = 1e-2;     // Adam
+  double lr_decay = 0;  // τ > 0: step lr / (1 + samples/τ), a Robbins–Monro decay; 0: constant
   EmOptions em;
 };
 

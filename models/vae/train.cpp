@@ -687,6 +687,8 @@ namespace {
 /// Settings that are each valid but make no sense together.
 void check_combination(const VaeRunConfig& c) {
   c.train.validate();
+  if (c.train.method == "avb" && (c.model.estimator != Estimator::analytic_kl || c.model.samples != 1))
+    throw Error("AVB's bound is −T(x, z) + log p(x|z) from one z: --estimator and --mc-samples do not apply");
   const bool weighted_kl = c.train.beta != 1.0 || c.train.warmup > 0;
   if (weighted_kl && c.model.estimator == Estimator::monte_carlo)
     throw Error("--beta and --warmup weight estimator B's analytic KL; estimator A has none");

@@ -108,7 +108,7 @@ tail -1 "$tmp/mcem/curve.csv" | grep -q "^900," || fail "mcem resume did not rea
 for m in aevb wake-sleep mcem; do grep -q "^| $m |" "$tmp/fig3/fig3_n200.md" || fail "fig3 table lacks $m"; done
 
 # Adversarial Variational Bayes: the run contract, evaluation by T and AIS, the two reproductions.
-"$tapir" train avb --adaptive-contrast --contrast-samples 3 --noise-dim 4 "${small[@]}" --samples 600 --optimizer adam \
+"$tapir" train avb --adaptive-contrast --contrast-samples 3 --noise-dim 4 "${small[@]}" --samples 600 \
   --out "$tmp/avb" >/dev/null 2>"$tmp/err" || fail "train avb: $(cat "$tmp/err")"
 for f in avb_last.safetensors avb_best.safetensors checkpoint_last.safetensors; do
   [ -s "$tmp/avb/$f" ] || fail "avb run lacks $f"
@@ -121,6 +121,10 @@ grep -q '"elbo_estimator":"AVB T (adaptive contrast)"' "$tmp/avb.json" || fail "
 grep -q '"ais_log_likelihood":' "$tmp/avb.json" || fail "eval avb lacks AIS: $(cat "$tmp/avb.json")"
 expect_error 1 "has no density" -- "$tapir" eval "$tmp/avb" -k 10
 expect_error 2 "disc-steps" -- "$tapir" train avb --disc-steps 0 --data x --out y
+expect_error 1 "do not apply" -- "$tapir" train avb "${small[@]}" --estimator A --out "$tmp/avb-a"
+grep -q '"optimizer": "adam"' "$tmp/avb/config.json" || fail "train avb does not default to Adam"
+"$tapir" reconstruct "$tmp/avb" -o "$tmp/avb-rec.png" -n 10 2>"$tmp/err" && [ -s "$tmp/avb-rec.png" ] ||
+  fail "reconstruct on an AVB run: $(cat "$tmp/err")"
 "$tapir" reproduce avb-toy --steps 200 --methods vae,avb --out "$tmp/toy" --progress none >/dev/null 2>"$tmp/err" ||
   fail "reproduce avb-toy: $(cat "$tmp/err")"
 for m in vae avb; do
