@@ -54,8 +54,8 @@ class Avb : public nn::Module<T> {
   Var<T> discriminator(const Var<T>& x, const Var<T>& z) const;
 
   /// A sample z of q_φ(z|x), and with adaptive contrast its standardised ẑ = (z − μ)/σ with μ, σ from
-  /// K further samples of f_φ(x, ·) (not z itself; differentiable: the encoder learns through them).
-  /// Without adaptive contrast ẑ = z.
+  /// K samples of f_φ(x, ·), z the first of them (differentiable: the encoder learns through them; see
+  /// the .cpp for why z is one of the K). Without adaptive contrast ẑ = z.
   struct Sample {
     Var<T> z, z_hat;
     Var<T> log_r;  // log r_α(z|x) per row (adaptive contrast only)
