@@ -317,10 +317,14 @@ data::Dataset load_vae_split(const VaeTrainConfig& c, data::Split split, std::ui
   return d;
 }
 
-double evaluate_avb(const Avb<float>& avb, const Vae<float>& vae, const Array<float>& x, Rng& rng, std::size_t batch,
-                    Rng* binarize) {
+namespace {
+/// The mean over the rows of x of a per-row statistic `f(x_batch)` (batch,), computed in batches with no
+/// gradients; with `binarize`, each row is a Bernoulli draw of its pixels (row-major draws, so any
+/// batching sees the same pixels).
+template <class F>
+double mean_over_rows(const Array<float>& x, std::size_t batch, Rng* binarize, const F& f) {
   const std::size_t n = x.shape()[0];
-  if (batch == 0 || n == 0) throw Error("evaluate_avb: needs a positive batch and at least one row");
+  if (batch == 0 || n == 0) throw Error("evaluation needs a positive batch and at least one row");
   Tape<float> tape;
   NoGradGuard<float> no_grad(tape);
   Array<float> xb, drawn;
@@ -330,15 +334,19 @@ double evaluate_avb(const Avb<float>& avb, const Vae<float>& vae, const Array<fl
     rows.clear();
     for (std::size_t j = i; j < std::min(n, i + batch); ++j) rows.push_back(j);
     data::gather_rows(x, rows, xb);
-    if (binarize) {
-      data::binarize_dynamic(xb, *binarize, drawn);
-      xb = drawn;
-    }
-    const Array<float>& bounds = avb.elbo(vae, tape.constant(xb), rng).value();
-    sum += std::accumulate(bounds.begin(), bounds.end(), 0.0);
+    if (binarize) data::binarize_dynamic(xb, *binarize, drawn);
+    const Array<float>& v = f(tape.constant(binarize ? drawn : xb)).value();
+    sum += std::accumulate(v.begin(), v.end(), 0.0);  // (xtensor 0.24's immediate full sum writes through a
+                                                      // null pointer: UBSan)
     tape.clear();
   }
   return sum / double(n);
+}
+}  // namespace
+
+double evaluate_avb(const Avb<float>& avb, const Vae<float>& vae, const Array<float>& x, Rng& rng, std::size_t batch,
+                    Rng* binarize) {
+  return mean_over_rows(x, batch, binarize, [&](const Var<float>& xv) { return avb.elbo(vae, xv, rng); });
 }
 
 std::unique_ptr<Avb<float>> load_avb_run_networks(const std::string& run_dir, const std::string& which) {
@@ -366,7 +374,7 @@ VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::si
   e.k = k;
   Array<float> xb, drawn;
   std::vector<std::size_t> rows;
-  double sum_elbo = 0, sum_ll = 0;
+  double sum_ll = 0;
   const std::optional<Rng::State> draws = binarize ? std::optional<Rng::State>(binarize->state()) : std::nullopt;
   // Rows `rows` of x, binarised if asked: pixel draws in row-major order, so any batching sees the same.
   const auto rows_of_x = [&]() -> const Array<float>& {
@@ -375,15 +383,7 @@ VaeEvaluation evaluate_vae(const Vae<float>& vae, const Array<float>& x, std::si
     data::binarize_dynamic(xb, *binarize, drawn);
     return drawn;
   };
-  for (std::size_t i = 0; i < n; i += batch) {
-    rows.clear();
-    for (std::size_t j = i; j < std::min(n, i + batch); ++j) rows.push_back(j);
-    const Array<float>& bounds = vae.elbo(tape.constant(rows_of_x()), rng).value();
-    sum_elbo += std::accumulate(bounds.begin(), bounds.end(), 0.0);  // (xtensor 0.24's immediate full sum
-                                                                     // writes through a null pointer: UBSan)
-    tape.clear();
-  }
-  e.elbo = sum_elbo / double(n);
+  e.elbo = mean_over_rows(x, batch, binarize, [&](const Var<float>& xv) { return vae.elbo(xv, rng); });
   if (k == 0) {
     e.log_likelihood = std::nan("");
   } else {
