@@ -34,6 +34,21 @@ constexpr const char* kAvbBest = "avb_best.safetensors";
 
 std::string path_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
 
+/// Where the previous version of a companion file (MCEM's chains, AVB's networks) is kept while the
+/// next is written: "x.safetensors" → "x.prev.safetensors".
+std::string previous_of(const std::string& path) {
+  return (fs::path(path).parent_path() / (fs::path(path).stem().string() + ".prev.safetensors")).string();
+}
+
+/// Writes a companion file of checkpoint_last, keeping the one it replaces: the pair (companion,
+/// checkpoint) is written in two steps, so a crash in between must leave the old companion findable.
+void write_companion(const std::string& path, const std::function<void(const std::string&)>& write) {
+  std::error_code ec;
+  if (fs::exists(path)) fs::rename(path, previous_of(path), ec);
+  if (ec) throw Error(fmt::format("cannot rename '{}' to '{}': {}", path, previous_of(path), ec.message()));
+  write(path);
+}
+
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -492,22 +507,36 @@ class VaeTrainer {
       throw Error(
           fmt::format("'{}': malformed training position (epoch, pos, seconds, best_train)", path_in(dir_, kLast)));
     }
-    if (mcem_) {  // the chains saved with this checkpoint
-      const auto t = nn::read_safetensors(path_in(dir_, kChains));
-      const auto it = t.f32.find("chains");
-      const auto step = t.metadata.find("step"), size = t.metadata.find("step_size");
-      if (it == t.f32.end() || step == t.metadata.end() || size == t.metadata.end() ||
-          step->second != std::to_string(samples_))
-        throw Error(fmt::format("'{}' does not hold the chains of the checkpoint at {} samples", path_in(dir_, kChains),
-                                samples_));
-      mcem_->set_chains(it->second);
-      mcem_->set_step_size(std::stod(size->second));
+    // The companion files written with this checkpoint: the latest, or the one before it when a crash
+    // came between writing the companion and the checkpoint.
+    const std::string step = std::to_string(samples_);
+    if (mcem_) {
+      bool found = false;
+      for (const std::string& path : {path_in(dir_, kChains), previous_of(path_in(dir_, kChains))}) {
+        if (!fs::exists(path)) continue;
+        const auto t = nn::read_safetensors(path);
+        const auto it = t.f32.find("chains");
+        const auto at = t.metadata.find("step"), size = t.metadata.find("step_size");
+        if (it == t.f32.end() || at == t.metadata.end() || size == t.metadata.end() || at->second != step) continue;
+        mcem_->set_chains(it->second);
+        mcem_->set_step_size(std::stod(size->second));
+        found = true;
+        break;
+      }
+      if (!found)
+        throw Error(fmt::format("'{}' (nor its .prev) does not hold the chains of the checkpoint at {} samples",
+                                path_in(dir_, kChains), samples_));
     }
-    if (avb_) {  // the encoder and discriminator saved with this checkpoint
-      const auto a = nn::load_checkpoint<float>(path_in(dir_, kAvbLast), *avb_, disc_optimizer_.get());
-      if (a.step != samples_)
-        throw Error(fmt::format("'{}' holds the networks at {} samples, the checkpoint is at {}",
-                                path_in(dir_, kAvbLast), a.step, samples_));
+    if (avb_) {
+      bool found = false;
+      for (const std::string& path : {path_in(dir_, kAvbLast), previous_of(path_in(dir_, kAvbLast))})
+        if (fs::exists(path) && nn::load_checkpoint<float>(path, *avb_, disc_optimizer_.get()).step == samples_) {
+          found = true;
+          break;
+        }
+      if (!found)
+        throw Error(fmt::format("'{}' (nor its .prev) does not hold the networks of the checkpoint at {} samples",
+                                path_in(dir_, kAvbLast), samples_));
     }
     if (fs::exists(path_in(dir_, kCurve))) {
       curve_ = read_curve(path_in(dir_, kCurve));
@@ -654,13 +683,18 @@ class VaeTrainer {
   }
 
   void save_last() {
-    if (mcem_) {  // first the chains, then the checkpoint that names their step
-      nn::NamedTensors t;
-      t.f32["chains"] = mcem_->chains();
-      t.metadata = {{"step", std::to_string(samples_)}, {"step_size", fmt::format("{:.9g}", mcem_->step_size())}};
-      nn::write_safetensors(path_in(dir_, kChains), t);
-    }
-    if (avb_) nn::save_checkpoint<float>(path_in(dir_, kAvbLast), *avb_, info(), disc_optimizer_.get());
+    // First the companion files, then the checkpoint that names their step (restore() pairs them by step).
+    if (mcem_)
+      write_companion(path_in(dir_, kChains), [&](const std::string& path) {
+        nn::NamedTensors t;
+        t.f32["chains"] = mcem_->chains();
+        t.metadata = {{"step", std::to_string(samples_)}, {"step_size", fmt::format("{:.9g}", mcem_->step_size())}};
+        nn::write_safetensors(path, t);
+      });
+    if (avb_)
+      write_companion(path_in(dir_, kAvbLast), [&](const std::string& path) {
+        nn::save_checkpoint<float>(path, *avb_, info(), disc_optimizer_.get());
+      });
     nn::save_checkpoint<float>(path_in(dir_, kLast), vae_, info(), optimizer_.get());
   }
 

@@ -176,6 +176,29 @@ TEST_CASE("AVB runs: curve and checkpoints; an interrupted run resumes to exactl
       CHECK(v == b.f32.at(name));
     }
   }
+  // A crash between writing avb_last and checkpoint_last: the checkpoint is one save behind its
+  // companion, and the run resumes from the companion's previous version.
+  {
+    std::atomic<bool> halt{false};
+    const ProgressFn crash_at_700 = [&](const TrainProgress& p) {
+      if (p.point && p.samples == 500)  // what checkpoint_last held before the save at 700
+        std::filesystem::copy_file(tmp / "crash/checkpoint_last.safetensors", tmp / "ckpt_500.safetensors");
+      halt = p.samples >= 700;
+    };
+    CHECK_FALSE(train_vae(c, tmp / "crash", crash_at_700, &halt));
+    REQUIRE(std::filesystem::exists(tmp / "crash/avb_last.prev.safetensors"));
+    std::filesystem::copy_file(tmp / "ckpt_500.safetensors", tmp / "crash/checkpoint_last.safetensors",
+                               std::filesystem::copy_options::overwrite_existing);
+    CHECK(resume_vae(tmp / "crash"));
+    const auto after = read_curve(tmp / "crash/curve.csv");
+    REQUIRE(after.size() == curve.size());
+    CHECK(after.back().test_elbo == curve.back().test_elbo);
+    // with neither companion at the checkpoint's step, resuming says so
+    std::filesystem::remove(tmp / "crash/avb_last.prev.safetensors");
+    std::filesystem::copy_file(tmp / "ckpt_500.safetensors", tmp / "crash/checkpoint_last.safetensors",
+                               std::filesystem::copy_options::overwrite_existing);
+    check_throws_with([&] { resume_vae(tmp / "crash"); }, {"does not hold the networks", "500"});
+  }
   // evaluation with the saved networks reproduces the curve's last test point
   const auto vae = load_vae_run_model(tmp / "straight", "last");
   const auto avb = load_avb_run_networks(tmp / "straight", "last");
