@@ -302,8 +302,15 @@ void save_checkpoint(const std::string& path, const Module<T>& model, const Chec
 }
 
 template <class T>
-CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim::Optimizer<T>* optimizer) {
+CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim::Optimizer<T>* optimizer,
+                               const ParameterRename& rename) {
   NamedTensors t = read_safetensors(path);
+  if (rename) {
+    auto& stored = tensors_of<T>(t);
+    std::map<std::string, Array<T>> renamed;
+    for (auto& [name, a] : stored) renamed.emplace(name.rfind("optim.", 0) == 0 ? name : rename(name), std::move(a));
+    stored = std::move(renamed);
+  }
   auto meta = [&](const char* key) -> const std::string* {
     auto it = t.metadata.find(key);
     return it == t.metadata.end() ? nullptr : &it->second;
@@ -368,7 +375,9 @@ template void save_checkpoint(const std::string&, const Module<float>&, const Ch
                               const optim::Optimizer<float>*);
 template void save_checkpoint(const std::string&, const Module<double>&, const CheckpointInfo&,
                               const optim::Optimizer<double>*);
-template CheckpointInfo load_checkpoint(const std::string&, Module<float>&, optim::Optimizer<float>*);
-template CheckpointInfo load_checkpoint(const std::string&, Module<double>&, optim::Optimizer<double>*);
+template CheckpointInfo load_checkpoint(const std::string&, Module<float>&, optim::Optimizer<float>*,
+                                       const ParameterRename&);
+template CheckpointInfo load_checkpoint(const std::string&, Module<double>&, optim::Optimizer<double>*,
+                                       const ParameterRename&);
 
 }  // namespace tapir::nn

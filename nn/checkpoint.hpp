@@ -17,6 +17,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -53,10 +54,16 @@ template <class T>
 void save_checkpoint(const std::string& path, const Module<T>& model, const CheckpointInfo& info,
                      const optim::Optimizer<T>* optimizer = nullptr);
 
+/// Maps a parameter name stored in an older checkpoint to the model's current name.
+using ParameterRename = std::function<std::string(const std::string&)>;
+
 /// Loads a checkpoint into `model` (and `optimizer`): every parameter must be present with the same
 /// dtype and shape, and no unknown tensor may be present. Nothing is changed unless all checks pass.
+/// `rename`, when given, is applied to every stored parameter name first (checkpoints written before a
+/// model's parameters were renamed).
 template <class T>
-CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim::Optimizer<T>* optimizer = nullptr);
+CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim::Optimizer<T>* optimizer = nullptr,
+                               const ParameterRename& rename = {});
 
 /// Rng::State as text ("s0:s1:s2:s3:has_spare:spare-bits", hex) and back; throws on malformed text.
 std::string rng_state_to_string(const Rng::State& s);

@@ -38,7 +38,8 @@ template <class T>
 class Linear : public Module<T> {
  public:
   Linear(std::size_t in_features, std::size_t out_features, Rng& rng, bool bias = true);
-  /// x: (batch, in_features) → (batch, out_features). Throws naming both shapes on a mismatch.
+  /// x: (..., in_features) → (..., out_features): any number of leading axes (none: a single vector),
+  /// computed as one gemm over the flattened leading axes. Throws naming both shapes on a mismatch.
   Var<T> forward(const Var<T>& x) const;
   Var<T> operator()(const Var<T>& x) const { return forward(x); }
   Parameter<T>& weight() const { return *weight_; }
@@ -59,7 +60,8 @@ struct MlpOptions {
   bool bias = true;
 };
 
-/// sizes = {in, h1, ..., out}: Linear layers named "0", "1", ... with `activation` between them.
+/// sizes = {in, h1, ..., out}: Linear layers named "0", "1", ... with `activation` between them. Like
+/// Linear it acts on the last axis of an input of any rank.
 template <class T>
 class Mlp : public Module<T> {
  public:

@@ -5,6 +5,7 @@
 
 #include "autodiff/ops/activation.hpp"
 #include "autodiff/ops/linalg.hpp"
+#include "autodiff/ops/shape.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/module.hpp"
@@ -190,11 +191,19 @@ Linear<T>::Linear(std::size_t in_features, std::size_t out_features, Rng& rng, b
 
 template <class T>
 Var<T> Linear<T>::forward(const Var<T>& x) const {
-  if (x.dim() != 2 || x.shape()[1] != in_)
-    throw ShapeError(
-        fmt::format("Linear({}, {}): input of shape {} — expected (batch, {})", in_, out_, shape_str(x.shape()), in_));
+  if (x.dim() == 0 || x.shape().back() != in_)
+    throw ShapeError(fmt::format("Linear({}, {}): input of shape {} — expected (..., {}): any leading axes, {} features last",
+                                 in_, out_, shape_str(x.shape()), in_, in_));
   Tape<T>& tape = x.tape();
-  return bias_ ? tapir::linear(x, tape.param(*weight_), tape.param(*bias_)) : matmul(x, tape.param(*weight_));
+  const auto affine = [&](const Var<T>& rows) {
+    return bias_ ? tapir::linear(rows, tape.param(*weight_), tape.param(*bias_)) : matmul(rows, tape.param(*weight_));
+  };
+  if (x.dim() == 2) return affine(x);
+  // Any other rank: one gemm over the flattened leading axes, (Π leading, in) → (Π leading, out).
+  std::vector<long> rows_shape{-1, static_cast<long>(in_)}, out_shape;
+  for (std::size_t i = 0; i + 1 < x.dim(); ++i) out_shape.push_back(static_cast<long>(x.shape()[i]));
+  out_shape.push_back(static_cast<long>(out_));
+  return reshape(affine(reshape(x, rows_shape)), out_shape);
 }
 
 template <class T>

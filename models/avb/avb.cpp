@@ -164,7 +164,7 @@ Var<T> Avb<T>::elbo(const Vae<T>& decoder, const Var<T>& x, Rng& rng) const {
   const Sample s = sample(x, rng);
   const Var<T> log_px_z = decoder.decode(s.z).log_prob(x);
   if (!options_.adaptive_contrast) return -discriminator(x, s.z) + log_px_z;  // −T(x, z) + log p(x|z)
-  const Var<T> log_pz = decoder.prior(x.tape(), x.shape()[0]).log_prob(s.z);
+  const Var<T> log_pz = decoder.log_prior(s.z);
   return -discriminator(x, s.z_hat) - s.log_r + log_pz + log_px_z;
 }
 
@@ -187,7 +187,7 @@ template <class T>
 std::vector<Parameter<T>*> decoder_parameters(const Vae<T>& vae) {
   std::vector<Parameter<T>*> out;
   for (const auto& [name, p] : vae.named_parameters())
-    if (name.rfind("encoder.", 0) != 0 && name.rfind("mu.", 0) != 0 && name.rfind("log_var.", 0) != 0) out.push_back(p);
+    if (name.rfind("encoder.", 0) != 0) out.push_back(p);  // the decoder's and the prior's
   return out;
 }
 

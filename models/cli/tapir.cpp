@@ -28,8 +28,9 @@
 #include "models/data/image.hpp"
 #include "models/em/gmm.hpp"
 #include "models/em/linear_vae.hpp"
-#include "models/vae/mcem.hpp"
-#include "models/vae/train.hpp"
+#include "models/inference/latent_inference.hpp"
+#include "models/mcem/mcem.hpp"
+#include "models/run/run.hpp"
 #include "nn/checkpoint.hpp"
 
 extern "C" __attribute__((weak)) void openblas_set_num_threads(int);

@@ -128,6 +128,29 @@ Var<T> Categorical<T>::entropy() const {
   return -sum(probs() * lp, -1);
 }
 
+// ---- value shapes ---------------------------------------------------------------------------------
+
+namespace {
+/// Checks that `value` is S + batch + event up to broadcasting (each of its last |batch| + |event| dims
+/// equals the distribution's or one of the two is 1), so a wrong shape is reported in the user's terms
+/// rather than by a broadcast deep inside the base family.
+template <class T>
+void check_value_shape(const Distribution<T>& d, const Var<T>& value) {
+  const Shape want = concat_shapes(d.batch_shape(), d.event_shape());
+  const Shape& got = value.shape();
+  bool ok = got.size() >= d.event_shape().size();
+  for (std::size_t i = 1; ok && i <= std::min(got.size(), want.size()); ++i) {
+    const std::size_t a = got[got.size() - i], b = want[want.size() - i];
+    ok = a == b || a == 1 || b == 1;
+  }
+  if (!ok)
+    throw ShapeError(fmt::format(
+        "{}.log_prob: value of shape {} does not fit batch_shape {} + event_shape {} (expected sample dims, then {} "
+        "up to broadcasting)",
+        d.type_name(), shape_str(got), shape_str(d.batch_shape()), shape_str(d.event_shape()), shape_str(want)));
+}
+}  // namespace
+
 // ---- Independent --------------------------------------------------------------------------------
 
 namespace {
@@ -135,7 +158,9 @@ template <class T>
 Shape independent_batch(const Distribution<T>& base, std::size_t n) {
   const Shape& b = base.batch_shape();
   if (n > b.size())
-    throw ShapeError(fmt::format("Independent: cannot reinterpret {} batch dims of {} with batch shape {} (it has {})",
+    throw ShapeError(fmt::format("Independent: cannot reinterpret {} batch dims of {} with batch shape {} (it has {}): give the "
+                                 "base parameters of the full shape, or for N(0, I) use "
+                                 "tapir::dist::standard_normal(tape, batch_shape, event_shape)",
                                  n, base.type_name(), shape_str(b), b.size()));
   return Shape(b.begin(), b.end() - static_cast<std::ptrdiff_t>(n));
 }
@@ -161,6 +186,7 @@ std::string Independent<T>::type_name() const {
 
 template <class T>
 Var<T> Independent<T>::log_prob(const Var<T>& value) const {
+  check_value_shape(*this, value);
   return sum_rightmost(base_->log_prob(value), n_);
 }
 
@@ -205,9 +231,7 @@ template <class T>
 Var<T> MixtureSameFamily<T>::log_prob(const Var<T>& value) const {
   const std::size_t ne = this->event_shape_.size();
   const Shape& xs = value.shape();
-  if (xs.size() < ne)
-    throw ShapeError(fmt::format("MixtureSameFamily.log_prob: value of shape {} has fewer dims than the event shape {}",
-                                 shape_str(xs), shape_str(this->event_shape_)));
+  check_value_shape(*this, value);
   std::vector<long> padded(xs.begin(), xs.end());
   padded.insert(padded.end() - static_cast<std::ptrdiff_t>(ne), 1L);     // S + B + (1,) + E
   Var<T> lp_components = components_->log_prob(reshape(value, padded));  // S + B + (K,)

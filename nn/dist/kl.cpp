@@ -113,6 +113,22 @@ Var<T> kl_divergence(const Distribution<T>& p, const Distribution<T>& q) {
 }
 
 template <class T>
+bool has_kl(const Distribution<T>& p, const Distribution<T>& q) {
+  bool found;
+  {
+    Registry<T>& r = registry<T>();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    found = r.table.count({typeid(p), typeid(q)}) > 0;
+  }
+  // Independent/Independent is registered generically: it exists only when the bases' pair does.
+  const auto* ip = dynamic_cast<const Independent<T>*>(&p);
+  const auto* iq = dynamic_cast<const Independent<T>*>(&q);
+  if (found && ip && iq && typeid(p) == typeid(Independent<T>) && typeid(q) == typeid(Independent<T>))
+    return ip->reinterpreted_batch_ndims() == iq->reinterpreted_batch_ndims() && has_kl(ip->base(), iq->base());
+  return found;
+}
+
+template <class T>
 Var<T> kl_divergence_mc(const Distribution<T>& p, const Distribution<T>& q, Rng& rng, std::size_t n_samples) {
   if (n_samples == 0) throw Error("kl_divergence_mc: n_samples must be at least 1");
   const Shape s{n_samples};
@@ -137,6 +153,7 @@ bool unregister_kl_erased(std::type_index p, std::type_index q) {
 
 #define TAPIR_DIST_KL(T)                                                                                  \
   template Var<T> kl_divergence<T>(const Distribution<T>&, const Distribution<T>&);                       \
+  template bool has_kl<T>(const Distribution<T>&, const Distribution<T>&);                                \
   template Var<T> kl_divergence_mc<T>(const Distribution<T>&, const Distribution<T>&, Rng&, std::size_t); \
   template void detail::register_kl_erased<T>(std::type_index, std::type_index, KlFn<T>);                 \
   template bool detail::unregister_kl_erased<T>(std::type_index, std::type_index);

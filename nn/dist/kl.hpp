@@ -30,6 +30,12 @@ using KlFn = std::function<Var<T>(const Distribution<T>&, const Distribution<T>&
 template <class T>
 Var<T> kl_divergence(const Distribution<T>& p, const Distribution<T>& q);
 
+/// Whether kl_divergence(p, q) has an analytic entry for these dynamic types (for Independent pairs:
+/// whether their bases have one and both reinterpret the same number of dims). A VAE uses it to choose
+/// between the analytic and the Monte Carlo form of its bound.
+template <class T>
+bool has_kl(const Distribution<T>& p, const Distribution<T>& q);
+
 /// Monte Carlo KL(p ‖ q) ≈ (1/N) Σ_n [log p(x_n) − log q(x_n)], x_n ~ p, shape batch_shape.
 /// Uses rsample when p has one (so the estimate is differentiable in p's parameters) and sample
 /// otherwise. Unbiased; its standard error falls as 1/√N.

@@ -6,8 +6,9 @@
 #include "autodiff/check.hpp"
 #include "cli/synthetic_data.hpp"
 #include "models/data/dataset.hpp"
-#include "models/vae/mcem.hpp"
-#include "models/vae/train.hpp"
+#include "models/inference/latent_inference.hpp"
+#include "models/mcem/mcem.hpp"
+#include "models/run/run.hpp"
 #include "nn/optim/optim.hpp"
 #include "temp_dir.hpp"
 

@@ -48,9 +48,17 @@ TEST_CASE("parameter names and shapes follow the paper's networks") {
   Vae<double> vae(small(Likelihood::gaussian), rng);
   std::vector<std::string> names;
   for (const auto& [n, p] : vae.named_parameters()) names.push_back(n);
-  CHECK(names == std::vector<std::string>{"encoder.0.weight", "encoder.0.bias", "mu.weight", "mu.bias",
-                                          "log_var.weight", "log_var.bias", "decoder.0.weight", "decoder.0.bias",
-                                          "out.weight", "out.bias", "out_log_var.weight", "out_log_var.bias"});
+  CHECK(names == std::vector<std::string>{"encoder.trunk.0.weight", "encoder.trunk.0.bias", "encoder.mu.weight",
+                                          "encoder.mu.bias", "encoder.log_var.weight", "encoder.log_var.bias",
+                                          "decoder.trunk.0.weight", "decoder.trunk.0.bias", "decoder.mu.weight",
+                                          "decoder.mu.bias", "decoder.log_var.weight", "decoder.log_var.bias"});
+  // Checkpoints written before the parts refactor map onto these names.
+  const std::vector<std::string> old{"encoder.0.weight", "encoder.0.bias", "mu.weight", "mu.bias",
+                                     "log_var.weight", "log_var.bias", "decoder.0.weight", "decoder.0.bias",
+                                     "out.weight", "out.bias", "out_log_var.weight", "out_log_var.bias"};
+  for (std::size_t i = 0; i < old.size(); ++i) CHECK(legacy_vae_parameter_name(old[i], Likelihood::gaussian) == names[i]);
+  CHECK(legacy_vae_parameter_name("out.weight", Likelihood::bernoulli) == "decoder.logits.weight");
+  CHECK(legacy_vae_parameter_name("decoder.trunk.0.weight", Likelihood::bernoulli) == "decoder.trunk.0.weight");
   Tape<double> tape;
   Var<double> x = tape.constant(binary_data(4, 6, 2));
   CHECK(vae.elbo(x, rng).shape() == Shape{4});

@@ -1,0 +1,43 @@
+// tapir/models/run/evaluate.hpp — a model's average bound and importance-sampled log p(x) over the
+// rows of a data set (any LatentVariableModel with a proposal), and the run's data splits.
+#pragma once
+
+#include <functional>
+
+#include "models/core/latent_model.hpp"
+#include "models/data/dataset.hpp"
+#include "models/run/config.hpp"
+
+namespace tapir::models {
+
+/// The split of the run's dataset as the model sees it: binarised as in training. Dynamic binarisation
+/// is evaluated on one fixed draw (seeded by `seed`), so every evaluation scores the same data.
+data::Dataset load_vae_split(const VaeTrainConfig& config, data::Split split, std::uint64_t seed = 0x5eed);
+
+struct ModelEvaluation {
+  double elbo = 0;            // average lower bound per data point
+  double log_likelihood = 0;  // average IWAE estimate of log p(x) with K samples (NaN if K = 0)
+  std::size_t n = 0, k = 0;
+  double seconds = 0;
+};
+using VaeEvaluation = ModelEvaluation;
+
+/// Average bound (model.elbo) over the rows of `x` (in batches of `batch`), and with k > 0 the
+/// importance-sampled log p(x) = log (1/K) Σ_k p(x, z_k)/q(z_k|x), computed in chunks of K so that
+/// K = 5000 fits in memory. With `binarize`, each row is a Bernoulli draw of its pixels from that
+/// generator (the same draws for the bound and for log p(x)): dynamic binarisation without a binarised
+/// copy of the data.
+ModelEvaluation evaluate_model(const LatentVariableModel<float>& model, const Array<float>& x, std::size_t k, Rng& rng,
+                               std::size_t batch = 1000, Rng* binarize = nullptr);
+inline ModelEvaluation evaluate_vae(const LatentVariableModel<float>& model, const Array<float>& x, std::size_t k,
+                                    Rng& rng, std::size_t batch = 1000, Rng* binarize = nullptr) {
+  return evaluate_model(model, x, k, rng, batch, binarize);
+}
+
+/// The mean over the rows of x of a per-row statistic f(x_batch) → (batch,), in batches with no
+/// gradients; with `binarize`, each row is a Bernoulli draw of its pixels (row-major draws, so any
+/// batching sees the same pixels). What methods with their own bound (AVB) evaluate with.
+double mean_over_rows(const Array<float>& x, std::size_t batch, Rng* binarize,
+                      const std::function<Var<float>(const Var<float>&)>& f);
+
+}  // namespace tapir::models

@@ -1,0 +1,324 @@
+// Models as parts: priors (N(0, I), a learnable mixture, the VampPrior, a user's own), the estimator
+// each one gets, the two-stochastic-layer VAE scored by quadrature, IWAE and AIS through the
+// LatentVariableModel interface, and the trainer with a model and a method it has never seen.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "autodiff/check.hpp"
+#include "cli/synthetic_data.hpp"
+#include "models/inference/latent_inference.hpp"
+#include "models/priors/mixture.hpp"
+#include "models/priors/vamp.hpp"
+#include "models/run/run.hpp"
+#include "temp_dir.hpp"
+
+using namespace tapir;
+using namespace tapir::models;
+using test::check_throws_with;
+using test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+VaeConfig tiny(const std::string& prior = "normal") {
+  VaeConfig c;
+  c.x_dim = 6;
+  c.z_dim = 2;
+  c.hidden = {5};
+  c.init_std = 0.3;
+  c.prior = prior;
+  return c;
+}
+Array<double> binary_data(std::size_t n, std::size_t d, std::uint64_t seed) {
+  Rng rng(seed);
+  return bernoulli<double>(rng, {n, d}, 0.4);
+}
+
+/// ∂f/∂θ from the tape against central differences of f in every element of every parameter.
+void check_parameter_gradients(nn::Module<double>& m, const std::function<Var<double>(Tape<double>&)>& f,
+                               const std::string& what) {
+  m.zero_grad();
+  {
+    Tape<double> tape;
+    f(tape).backward();
+  }
+  for (auto& [name, p] : m.named_parameters()) {
+    for (std::size_t i = 0; i < p->value().size(); ++i) {
+      const double v = p->value().data()[i], h = 1e-6;
+      const auto at = [&](double x) {
+        p->value().data()[i] = x;
+        Tape<double> tape;
+        NoGradGuard<double> ng(tape);
+        return f(tape).item();
+      };
+      const double fd = (at(v + h) - at(v - h)) / (2 * h);
+      p->value().data()[i] = v;
+      INFO(what << ": " << name << "[" << i << "]: tape " << p->grad().data()[i] << " vs " << fd);
+      CHECK(std::abs(p->grad().data()[i] - fd) <= 1e-5 + 1e-4 * std::abs(fd));
+    }
+  }
+}
+
+double log_normal(double z, double m, double log_var) {
+  return -0.5 * ((z - m) * (z - m) / std::exp(log_var) + log_var + std::log(2 * M_PI));
+}
+
+/// A prior tapir does not ship: independent Laplace(0, b) with a learnable log b.
+class LaplacePrior : public Prior<double> {
+ public:
+  explicit LaplacePrior(std::size_t dim) : Prior<double>(dim) {
+    log_b_ = &register_parameter("log_b", Array<double>(Shape{dim}, 0.0));
+  }
+  std::string name() const override { return "laplace"; }
+  std::unique_ptr<dist::Distribution<double>> distribution(Tape<double>& tape) const override {
+    return std::make_unique<dist::Independent<double>>(
+        dist::Laplace<double>(tape.constant(Array<double>(Shape{dim()}, 0.0)), exp(tape.param(*log_b_))), 1);
+  }
+
+ private:
+  Parameter<double>* log_b_;
+};
+}  // namespace
+
+TEST_CASE("the mixture prior: its density in closed form, its gradients, the Monte Carlo bound") {
+  Rng rng(2);
+  MixturePrior<double> prior(2, 3, rng);
+  prior.parameter("logits").value() = test::arr({3}, {0.1, -0.4, 0.7});
+  prior.parameter("log_var").value() = test::rand({3, 2}, 5, -0.5, 0.5);
+  const Array<double> z = test::rand({4, 2}, 3, -2, 2);
+  Tape<double> tape;
+  const Array<double> lp = prior.log_prob(tape.constant(z)).value();
+  REQUIRE(lp.shape() == Shape{4});
+  const Array<double>& a = prior.parameter("logits").value();
+  const double log_norm = std::log(std::exp(a(0)) + std::exp(a(1)) + std::exp(a(2)));
+  for (std::size_t i = 0; i < 4; ++i) {
+    double s = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+      double l = a(k) - log_norm;
+      for (std::size_t d = 0; d < 2; ++d)
+        l += log_normal(z(i, d), prior.parameter("means").value()(k, d), prior.parameter("log_var").value()(k, d));
+      s += std::exp(l);
+    }
+    CHECK(lp(i) == doctest::Approx(std::log(s)).epsilon(1e-12));
+  }
+  check_parameter_gradients(prior, [&](Tape<double>& t) { return sum(prior.log_prob(t.constant(z))); }, "mixture");
+
+  // In a VAE: no analytic KL against a mixture, so `auto` is estimator A, and B is refused.
+  Vae<double> vae(tiny("mog:3"), rng);
+  CHECK_FALSE(vae.analytic_kl());
+  CHECK(Vae<double>(tiny(), rng).analytic_kl());
+  VaeConfig b = tiny("mog:3");
+  b.estimator = Estimator::analytic_kl;
+  check_throws_with([&] { Vae<double> v(b, rng); }, {"estimator B", "MixtureSameFamily", "mog:3"});
+  check_throws_with([&] { Vae<double> v(tiny("mog:0"), rng); }, {"mog:0", "normal, mog:K or vamp:K"});
+  // The bound's gradient reaches the prior's parameters (fixed ε: the same generator state each time).
+  const Array<double> x = binary_data(3, 6, 4);
+  check_parameter_gradients(
+      vae, [&](Tape<double>& t) { Rng r(9); return sum(vae.elbo(t.constant(x), r)); }, "VAE with a mixture prior");
+}
+
+TEST_CASE("the VampPrior is the mixture of the encoder's posteriors at its pseudo-inputs") {
+  Rng rng(3);
+  Vae<double> vae(tiny("vamp:4"), rng);
+  const auto& prior = dynamic_cast<const VampPrior<double>&>(vae.prior());
+  CHECK(prior.components() == 4);
+  Tape<double> tape;
+  const Array<double> u = sigmoid(tape.constant(vae.parameter("prior.pseudo_inputs").value())).value();
+  const auto q_u = vae.encode(tape.constant(u));
+  const Array<double> mu = q_u.mean().value(), var = q_u.variance().value();
+  const Array<double> z = test::rand({5, 2}, 4, -2, 2);
+  const Array<double> lp = vae.log_prior(tape.constant(z)).value();
+  for (std::size_t i = 0; i < 5; ++i) {
+    double s = 0;
+    for (std::size_t k = 0; k < 4; ++k)
+      s += 0.25 * std::exp(log_normal(z(i, 0), mu(k, 0), std::log(var(k, 0))) +
+                           log_normal(z(i, 1), mu(k, 1), std::log(var(k, 1))));
+    CHECK(lp(i) == doctest::Approx(std::log(s)).epsilon(1e-10));
+  }
+  CHECK_FALSE(vae.analytic_kl());
+  const Array<double> x = binary_data(3, 6, 5);
+  check_parameter_gradients(
+      vae, [&](Tape<double>& t) { Rng r(9); return sum(vae.elbo(t.constant(x), r)); }, "VAE with a VampPrior");
+}
+
+TEST_CASE("a user's prior plugs into the VAE; its bound is the Monte Carlo form") {
+  Rng rng(4);
+  Vae<double> vae(tiny(), rng, std::make_unique<LaplacePrior>(2));
+  CHECK(vae.prior().name() == "laplace");
+  CHECK_FALSE(vae.analytic_kl());
+  const Array<double> x = binary_data(3, 6, 6);
+  Tape<double> tape;
+  // elbo = log p(x|z) + log p(z) − log q(z|x) at the same ε as the importance weights with K = 1.
+  Rng r1(5), r2(5);
+  test::check_close(vae.elbo(tape.constant(x), r1).value(),
+                    xt::eval(xt::view(vae.log_importance_weights(tape.constant(x), r2, 1).value(), 0, xt::all())),
+                    1e-12);
+  check_parameter_gradients(
+      vae, [&](Tape<double>& t) { Rng r(9); return sum(vae.elbo(t.constant(x), r)); }, "VAE with a Laplace prior");
+  check_throws_with([&] { Vae<double> v(tiny(), rng, std::make_unique<LaplacePrior>(3)); }, {"3 dimensions", "z_dim is 2"});
+}
+
+TEST_CASE("two stochastic layers: log p(x) by quadrature, by IWAE and by AIS agree") {
+  VaeConfig c = tiny();
+  c.x_dim = 4;
+  c.z_dim = 1;
+  c.z2_dim = 1;
+  c.hidden = {3};
+  c.hidden2 = {3};
+  c.init_std = 0.5;
+  Rng rng(5);
+  TwoLayerVae<double> model(c, rng);
+  CHECK(model.z_dim() == 2);
+  const Array<double> x = binary_data(3, 4, 7);
+  Tape<double> tape;
+  CHECK(model.log_importance_weights(tape.constant(x), rng, 7).shape() == Shape{7, 3});
+  CHECK(model.sample_prior(rng, 5).shape() == Shape{5, 2});
+  CHECK(model.encode_mean(tape.constant(x)).shape() == Shape{3, 2});
+  // log p(x) = log ∫∫ p(x, z₁, z₂) dz₁ dz₂ on a grid over [−7, 7]².
+  const std::size_t g = 281;
+  const double lo = -7, h = 14.0 / double(g - 1);
+  Array<double> z = Array<double>::from_shape({g * g, 2});
+  for (std::size_t i = 0; i < g * g; ++i) {
+    z(i, 0) = lo + h * double(i / g);
+    z(i, 1) = lo + h * double(i % g);
+  }
+  Array<double> exact = Array<double>::from_shape({3});
+  for (std::size_t b = 0; b < 3; ++b) {
+    Array<double> xb = Array<double>::from_shape({g * g, 4});
+    for (std::size_t i = 0; i < g * g; ++i)
+      for (std::size_t d = 0; d < 4; ++d) xb(i, d) = x(b, d);
+    Tape<double> t;
+    const Array<double> lj = model.log_joint(t.constant(xb), t.constant(z)).value();
+    const double m = xt::amax(lj)();
+    double s = 0;
+    for (double v : lj) s += std::exp(v - m);
+    exact(b) = m + std::log(s) + 2 * std::log(h);
+  }
+  Rng r(11);
+  const Array<double> iwae = model.iwae(tape.constant(x), r, 20000).value();
+  test::check_close(iwae, exact, 0.01);
+  AisOptions o;
+  o.steps = 300;
+  o.chains = 16;
+  const Array<double> ais = model_ais(model, x, o, r).log_marginal;
+  test::check_close(ais, exact, 0.02);
+  // The bound's gradients, every parameter, at fixed ε.
+  check_parameter_gradients(
+      model, [&](Tape<double>& t) { Rng q(9); return sum(model.elbo(t.constant(x), q)); }, "two-layer VAE");
+}
+
+TEST_CASE("the trainer runs a model and a method it has never seen, and resumes them exactly") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  VaeTrainConfig tc;
+  tc.data_dir = tmp / "data";
+  tc.samples = 1200;
+  tc.eval_every = 400;
+  tc.optimizer = "adam";
+  tc.lr = 1e-3;
+  VaeConfig mc = paper_vae_setup("mnist", 3).model;
+  mc.hidden = {16};
+  mc.prior = "mog:5";
+
+  /// IWAE with K = 3 written as a user would: its own optimizer, its own step.
+  class MyIwae : public Method {
+   public:
+    explicit MyIwae(LatentVariableModel<float>& m) : Method(m), adam_(m.parameters(), optim::AdamOptions{}) {}
+    std::string name() const override { return "my-iwae"; }
+    double step(const Array<float>& x, const std::vector<std::size_t>&, double, Rng& rng, Tape<float>& tape) override {
+      const Var<float> bound = mean(model_.iwae(tape.constant(x), rng, 3));
+      (-bound).backward();
+      adam_.step();
+      adam_.zero_grad();
+      return bound.item();
+    }
+    optim::Optimizer<float>& optimizer() override { return adam_; }
+
+   private:
+    optim::Adam<float> adam_;
+  };
+  const auto train = [&](const std::string& dir, long long samples, bool resume) {
+    Rng init(3);
+    Vae<float> vae(mc, init);
+    VaeTrainConfig t = tc;
+    t.samples = samples;
+    Trainer trainer(t, vae, dir, nullptr, [&](std::size_t, Rng&) { return std::make_unique<MyIwae>(vae); });
+    return resume ? trainer.resume() : trainer.train();
+  };
+  CHECK(train(tmp / "a", 1200, false));
+  CHECK(train(tmp / "b", 800, false));
+  CHECK(train(tmp / "b", 1200, true));
+  const auto a = read_curve(tmp / "a/curve.csv"), b = read_curve(tmp / "b/curve.csv");
+  REQUIRE(a.size() == 3);
+  REQUIRE(b.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(a[i].test_elbo == b[i].test_elbo);
+  CHECK(a[2].test_elbo > a[0].test_elbo);
+}
+
+TEST_CASE("runs with a mixture prior, a VampPrior and two layers train, resume and load through the command's API") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  for (const std::string variant : {"mog:4", "vamp:6", "two-layer"}) {
+    INFO(variant);
+    VaeRunConfig c = paper_vae_setup("mnist", 3);
+    c.model.hidden = {16};
+    c.model.prior = variant == "two-layer" ? "normal" : variant;
+    if (variant == "two-layer") {
+      c.model.z2_dim = 2;
+      c.model.hidden2 = {8};
+    }
+    c.train.data_dir = tmp / "data";
+    c.train.samples = 1000;
+    c.train.eval_every = 500;
+    c.train.optimizer = "adam";
+    c.train.lr = 1e-3;
+    const std::string dir = tmp / ("run-" + variant.substr(0, 3));
+    CHECK(train_vae(c, dir));
+    CHECK(resume_vae(dir, 1500));
+    const auto model = load_run_model(dir, "last");
+    CHECK(model->z_dim() == (variant == "two-layer" ? 5u : 3u));
+    const auto split = load_vae_split(load_vae_run_config(dir).train, data::Split::test);
+    Rng rng(1);
+    const auto e = evaluate_model(*model, split.x, 50, rng);
+    CHECK(std::isfinite(e.elbo));
+    CHECK(e.log_likelihood >= e.elbo - 0.5);
+  }
+  VaeRunConfig bad = paper_vae_setup("mnist", 3);
+  bad.model.prior = "vamp:5";
+  bad.train.method = "avb";
+  check_throws_with([&] { check_combination(bad); }, {"AVB", "--prior normal"});
+  bad.train.method = "aevb";
+  bad.model.estimator = Estimator::analytic_kl;
+  check_throws_with([&] { check_combination(bad); }, {"estimator B", "vamp:5"});
+}
+
+TEST_CASE("a run directory written before the parts refactor (old parameter names) resumes") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  VaeRunConfig c = paper_vae_setup("mnist", 3);
+  c.model.hidden = {16};
+  c.train.data_dir = tmp / "data";
+  c.train.samples = 1000;
+  c.train.eval_every = 500;
+  CHECK(train_vae(c, tmp / "run"));
+  // Rename the tensors as the old Vae named them.
+  const std::map<std::string, std::string> old{{"encoder.trunk.", "encoder."}, {"encoder.mu.", "mu."},
+                                               {"encoder.log_var.", "log_var."}, {"decoder.trunk.", "decoder."},
+                                               {"decoder.logits.", "out."}};
+  for (const char* file : {"checkpoint_last.safetensors", "checkpoint_best.safetensors"}) {
+    auto t = nn::read_safetensors(tmp / "run" / file);
+    std::map<std::string, Array<float>> renamed;
+    for (auto& [name, a] : t.f32) {
+      std::string n = name;
+      for (const auto& [now, then] : old)
+        if (n.rfind(now, 0) == 0) n = then + n.substr(now.size());
+      renamed[n] = a;
+    }
+    CHECK(renamed.count("out.weight") == 1);
+    t.f32 = renamed;
+    nn::write_safetensors(tmp / "run" / file, t);
+  }
+  CHECK(resume_vae(tmp / "run", 1500));
+  CHECK(read_curve(tmp / "run/curve.csv").size() == 3);
+  CHECK(load_vae_run_model(tmp / "run", "best")->config().z_dim == 3);
+}
