@@ -8,7 +8,7 @@
 
 #include <xtensor/xview.hpp>
 
-#include "models/em/dense.hpp"
+#include "autodiff/dense.hpp"
 
 namespace tapir::models::em {
 
@@ -59,7 +59,7 @@ Gmm m_step(const Array<double>& x, const Array<double>& r, Covariance cov, doubl
       for (std::size_t j = 0; j < d; ++j) centred(i, j) = w * (x(i, j) - g.means(c, j));
     }
     if (cov == Covariance::full) {
-      const Array<double> s = gram(centred, nk);  // Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ / N_k
+      const Array<double> s = dense::gram(centred, nk);  // Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ / N_k
       for (std::size_t a = 0; a < d; ++a)
         for (std::size_t b = 0; b < d; ++b) g.covariances(c, a, b) = s(a, b) + (a == b ? eps : 0.0);  // + εI
     } else {
@@ -91,9 +91,10 @@ Array<double> gmm_log_joint(const Gmm& g, const Array<double>& x) {
       for (std::size_t j = 0; j < d; ++j) y(i, j) = x(i, j) - g.means(c, j);
     double log_det = 0;
     if (g.covariance == Covariance::full) {
-      const Array<double> l = cholesky(xt::view(g.covariances, c, xt::all(), xt::all()), "a component's covariance");
-      log_det = log_det_from_cholesky(l);
-      solve_lower_rows(l, y);  // ‖L⁻¹(x − μ)‖² = (x − μ)ᵀ Σ⁻¹ (x − μ)
+      const Array<double> l =
+          dense::cholesky(xt::view(g.covariances, c, xt::all(), xt::all()), "a component's covariance");
+      log_det = dense::log_det_from_cholesky(l);
+      dense::solve_lower_rows(l, y);  // ‖L⁻¹(x − μ)‖² = (x − μ)ᵀ Σ⁻¹ (x − μ)
     } else {
       for (std::size_t j = 0; j < d; ++j) {
         log_det += std::log(g.covariances(c, j));

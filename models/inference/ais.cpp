@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "models/em/dense.hpp"
+#include "autodiff/dense.hpp"
 
 namespace tapir::models {
 
@@ -142,12 +142,12 @@ HarmonicResult harmonic_log_marginal(const LatentModel<T>& model, const Array<T>
     double mean_var = 0;
     for (std::size_t j = 0; j < d; ++j) mean_var += cov(j, j) / double(d);
     for (std::size_t j = 0; j < d; ++j) cov(j, j) += o.ridge * mean_var + 1e-12;
-    const Array<double> l = em::cholesky(cov, "the covariance fitted to HMC samples");
-    const double log_det = em::log_det_from_cholesky(l);
+    const Array<double> l = dense::cholesky(cov, "the covariance fitted to HMC samples");
+    const double log_det = dense::log_det_from_cholesky(l);
     Array<double> y = Array<double>::from_shape({m, d});
     for (std::size_t s = 0; s < m; ++s)
       for (std::size_t j = 0; j < d; ++j) y(s, j) = draws(s, i, j) - mu(j);
-    em::solve_lower_rows(l, y);  // rows of L⁻¹ (z − μ)
+    dense::solve_lower_rows(l, y);  // rows of L⁻¹ (z − μ)
     for (std::size_t s = 0; s < m; ++s) {
       double q = 0;
       for (std::size_t j = 0; j < d; ++j) q += y(s, j) * y(s, j);
