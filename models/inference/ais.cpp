@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "autodiff/dense.hpp"
+#include "autodiff/log_sum_exp.hpp"
 
 namespace tapir::models {
 
@@ -27,16 +28,9 @@ std::vector<double> ais_schedule(std::size_t steps, bool sigmoid) {
 }
 
 Array<double> log_mean_exp_rows(const Array<double>& w) {
-  const std::size_t s = w.shape()[0], n = w.shape()[1];
-  Array<double> out = Array<double>::from_shape({n});
-  for (std::size_t j = 0; j < n; ++j) {
-    double m = -std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < s; ++i) m = std::max(m, w(i, j));
-    double acc = 0;
-    for (std::size_t i = 0; i < s; ++i) acc += std::exp(w(i, j) - m);
-    out(j) = m + std::log(acc / double(s));
-  }
-  return out;
+  if (w.dimension() != 2 || w.shape()[0] == 0)
+    throw ShapeError(fmt::format("log_mean_exp_rows: expected (S, n) with S ≥ 1, got {}", shape_str(w.shape())));
+  return log_sum_exp(w, 0) - std::log(double(w.shape()[0]));  // log (1/S) Σ_s exp(w_sn)
 }
 
 template <class T>
