@@ -1,16 +1,16 @@
-// tapir/nn/checkpoint.cpp — safetensors reading/writing with validation and atomic replacement.
+// tapir/nn/checkpoint.cpp — safetensors reading/writing with validation; writes go through
+// write_file_atomically (nn/io/atomic_file.hpp).
 #include "nn/checkpoint.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <vector>
+
+#include "nn/io/atomic_file.hpp"
 
 namespace tapir::nn {
 
@@ -21,10 +21,6 @@ constexpr const char* kFormat = "tapir-checkpoint/1";
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw Error(fmt::format("{}: {}", path, what));
-}
-
-[[noreturn]] void fail_errno(const std::string& path, const char* call) {
-  fail(path, fmt::format("{} failed: {}", call, std::strerror(errno)));
 }
 
 bool little_endian() {
@@ -57,24 +53,6 @@ void append_tensor(const std::string& name, const Array<T>& a, const char* dtype
                   {"data_offsets", {begin, begin + bytes}}};
 }
 
-/// Writes `bytes` fully to fd; throws naming `path` on error.
-void write_all(int fd, const char* bytes, std::size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, bytes, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail_errno(path, "write");
-    }
-    bytes += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
-std::string dir_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
-
 }  // namespace
 
 void write_safetensors(const std::string& path, const NamedTensors& tensors) {
@@ -103,37 +81,13 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors) {
   text.append((8 - text.size() % 8) % 8, ' ');  // align the data to 8 bytes, as the reference writer
   const std::uint64_t n = text.size();
 
-  std::string tmp = path + ".tmp-XXXXXX";
-  std::vector<char> tmpl(tmp.begin(), tmp.end());
-  tmpl.push_back('\0');
-  const int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) fail_errno(path, "creating a temporary file (mkstemp)");
-  tmp = tmpl.data();
-  try {
-    char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    write_all(fd, len, 8, tmp);
-    write_all(fd, text.data(), text.size(), tmp);
-    write_all(fd, data.data(), data.size(), tmp);
-    if (::fchmod(fd, 0644) != 0) fail_errno(tmp, "fchmod");
-    if (::fsync(fd) != 0) fail_errno(tmp, "fsync");
-    if (::close(fd) != 0) fail_errno(tmp, "close");
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    errno = e;
-    fail_errno(path, "rename");
-  }
-  const int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {  // make the rename itself durable
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  // The whole file in one buffer: [8-byte little-endian length][header][data].
+  std::string file;
+  file.reserve(8 + text.size() + data.size());
+  for (int i = 0; i < 8; ++i) file.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  file += text;
+  file.append(data.data(), data.size());
+  write_file_atomically(path, file);
 }
 
 NamedTensors read_safetensors(const std::string& path) {

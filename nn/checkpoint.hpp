@@ -9,10 +9,11 @@
 // under "optim.<key>", and in __metadata__: format, dtype, step, the model config (JSON text), the
 // generator state, the optimizer's name, and a CRC-32 of the data bytes (so a flipped bit is caught).
 //
-// Writes are atomic: a temporary file in the same directory, fsync, rename over the target, fsync of
-// the directory. A crash or error mid-write leaves the previous checkpoint untouched. Loading
-// validates everything (header, sizes, dtypes, offsets, names and shapes against the model) before it
-// changes any parameter, so a bad file never leaves a half-loaded model.
+// Writes are atomic (write_file_atomically, nn/io/atomic_file.hpp): a temporary file in the same
+// directory, fsync, rename over the target, fsync of the directory. A crash or error mid-write leaves
+// the previous checkpoint untouched. Loading validates everything (header, sizes, dtypes, offsets,
+// names and shapes against the model) before it changes any parameter, so a bad file never leaves a
+// half-loaded model.
 #pragma once
 
 #include <map>

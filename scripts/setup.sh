@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   xtl-dev libxsimd-dev xtensor-dev libxtensor-blas-dev
-  doctest-dev libfmt-dev libopenblas-dev
+  doctest-dev libfmt-dev libopenblas-dev liblapacke-dev
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
 )
 

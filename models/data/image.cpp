@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+#include <string>
 #include <vector>
 
+#include "nn/io/atomic_file.hpp"
+
 #define STB_IMAGE_WRITE_STATIC
+#define STBI_WRITE_NO_STDIO  // files are written by write_file_atomically only
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -23,19 +26,20 @@
 namespace tapir::models::data {
 
 namespace {
-/// pixels (height · width · channels bytes) to `path`, through a temporary file renamed into place.
+/// stb's output callback: appends each chunk of the encoded PNG to the std::string at `context`.
+void append_bytes(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+}
+
+/// pixels (height · width · channels bytes) to `path` as a PNG, encoded in memory and written with
+/// write_file_atomically (never half an image).
 void write_png(const std::string& path, std::size_t width, std::size_t height, int channels,
                const std::vector<unsigned char>& pixels) {
-  const std::string tmp = path + ".tmp";
-  if (!stbi_write_png(tmp.c_str(), static_cast<int>(width), static_cast<int>(height), channels, pixels.data(),
-                      static_cast<int>(width) * channels)) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot write PNG '{}' (does its directory exist?)", path));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot rename '{}' to '{}'", tmp, path));
-  }
+  std::string png;
+  if (!stbi_write_png_to_func(append_bytes, &png, static_cast<int>(width), static_cast<int>(height), channels,
+                              pixels.data(), static_cast<int>(width) * channels))
+    throw Error(fmt::format("cannot encode the {}×{} PNG for '{}'", width, height, path));
+  write_file_atomically(path, png);
 }
 }  // namespace
 

@@ -8,7 +8,8 @@
 
 #include <xtensor/xview.hpp>
 
-#include "models/em/dense.hpp"
+#include "autodiff/dense.hpp"
+#include "autodiff/log_sum_exp.hpp"
 
 namespace tapir::models::em {
 
@@ -20,20 +21,6 @@ void check_data(const Array<double>& x, std::size_t k) {
     throw ShapeError(fmt::format("GMM: data must be (N, D) with N, D > 0, got {}", shape_str(x.shape())));
   if (k == 0 || k > x.shape()[0])
     throw Error(fmt::format("GMM: {} components for {} data points (need 1 ≤ K ≤ N)", k, x.shape()[0]));
-}
-
-/// Row-wise log Σ_k exp(a_nk), stable.
-Array<double> logsumexp_rows(const Array<double>& a) {
-  const std::size_t n = a.shape()[0], k = a.shape()[1];
-  Array<double> out = Array<double>::from_shape({n});
-  for (std::size_t i = 0; i < n; ++i) {
-    double m = -std::numeric_limits<double>::infinity();
-    for (std::size_t j = 0; j < k; ++j) m = std::max(m, a(i, j));
-    double s = 0;
-    for (std::size_t j = 0; j < k; ++j) s += std::exp(a(i, j) - m);
-    out(i) = m + std::log(s);
-  }
-  return out;
 }
 
 /// M-step from responsibilities r (N, K).
@@ -59,7 +46,7 @@ Gmm m_step(const Array<double>& x, const Array<double>& r, Covariance cov, doubl
       for (std::size_t j = 0; j < d; ++j) centred(i, j) = w * (x(i, j) - g.means(c, j));
     }
     if (cov == Covariance::full) {
-      const Array<double> s = gram(centred, nk);  // Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ / N_k
+      const Array<double> s = dense::gram(centred, nk);  // Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ / N_k
       for (std::size_t a = 0; a < d; ++a)
         for (std::size_t b = 0; b < d; ++b) g.covariances(c, a, b) = s(a, b) + (a == b ? eps : 0.0);  // + εI
     } else {
@@ -91,9 +78,10 @@ Array<double> gmm_log_joint(const Gmm& g, const Array<double>& x) {
       for (std::size_t j = 0; j < d; ++j) y(i, j) = x(i, j) - g.means(c, j);
     double log_det = 0;
     if (g.covariance == Covariance::full) {
-      const Array<double> l = cholesky(xt::view(g.covariances, c, xt::all(), xt::all()), "a component's covariance");
-      log_det = log_det_from_cholesky(l);
-      solve_lower_rows(l, y);  // ‖L⁻¹(x − μ)‖² = (x − μ)ᵀ Σ⁻¹ (x − μ)
+      const Array<double> l =
+          dense::cholesky(xt::view(g.covariances, c, xt::all(), xt::all()), "a component's covariance");
+      log_det = dense::log_det_from_cholesky(l);
+      dense::solve_lower_rows(l, y);  // ‖L⁻¹(x − μ)‖² = (x − μ)ᵀ Σ⁻¹ (x − μ)
     } else {
       for (std::size_t j = 0; j < d; ++j) {
         log_det += std::log(g.covariances(c, j));
@@ -112,12 +100,12 @@ Array<double> gmm_log_joint(const Gmm& g, const Array<double>& x) {
 }
 
 double gmm_log_likelihood(const Gmm& g, const Array<double>& x) {
-  return xt::mean(logsumexp_rows(gmm_log_joint(g, x)))();
+  return xt::mean(log_sum_exp(gmm_log_joint(g, x), 1))();
 }
 
 Array<double> gmm_responsibilities(const Gmm& g, const Array<double>& x) {
   Array<double> a = gmm_log_joint(g, x);
-  const Array<double> norm = logsumexp_rows(a);
+  const Array<double> norm = log_sum_exp(a, 1);  // log Σ_k exp(a_nk) per row
   for (std::size_t i = 0; i < a.shape()[0]; ++i)
     for (std::size_t c = 0; c < a.shape()[1]; ++c) a(i, c) = std::exp(a(i, c) - norm(i));  // r_nk, log space
   return a;
@@ -174,7 +162,7 @@ GmmFit fit_gmm(const Array<double>& x, const GmmOptions& o, Rng& rng) {
   fit.model = m_step(x, r, o.covariance, o.regularisation);
   for (std::size_t it = 0; it < o.max_iter; ++it) {
     Array<double> a = gmm_log_joint(fit.model, x);  // E-step: q(z_n) = p(z_n | x_n; θ), in log space
-    const Array<double> norm = logsumexp_rows(a);
+    const Array<double> norm = log_sum_exp(a, 1);   // log Σ_k exp(a_nk) per row
     fit.log_likelihood.push_back(xt::mean(norm)());
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t c = 0; c < k; ++c) a(i, c) = std::exp(a(i, c) - norm(i));

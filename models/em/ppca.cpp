@@ -5,8 +5,8 @@
 
 #include <cmath>
 
+#include "autodiff/dense.hpp"
 #include "autodiff/ops/linalg.hpp"
-#include "models/em/dense.hpp"
 
 namespace tapir::models::em {
 
@@ -35,7 +35,7 @@ void check_data(const Array<double>& x, std::size_t q) {
 std::pair<Array<double>, Array<double>> moments(const Array<double>& x) {
   Array<double> mean = xt::mean(x, {0});
   Array<double> centred = x - mean;
-  return {mean, gram(centred, double(x.shape()[0]))};
+  return {mean, dense::gram(centred, double(x.shape()[0]))};
 }
 }  // namespace
 
@@ -45,18 +45,18 @@ double log_likelihood(const LinearGaussian& m, const Array<double>& x) {
     throw ShapeError(fmt::format("log_likelihood: data {} for a model of dimension {}", shape_str(x.shape()), d));
   Array<double> c = mm(m.w, m.w, false, true);  // C = W Wᵀ + Ψ
   for (std::size_t i = 0; i < d; ++i) c(i, i) += m.psi(i);
-  const Array<double> l = cholesky(c, "W Wᵀ + Ψ");
+  const Array<double> l = dense::cholesky(c, "W Wᵀ + Ψ");
   Array<double> y = x - m.mu;
-  solve_lower_rows(l, y);
+  dense::solve_lower_rows(l, y);
   const double maha = xt::sum(y * y)() / double(x.shape()[0]);
-  return -0.5 * (double(d) * kLog2Pi + log_det_from_cholesky(l) + maha);
+  return -0.5 * (double(d) * kLog2Pi + dense::log_det_from_cholesky(l) + maha);
 }
 
 LinearGaussian ppca_closed_form(const Array<double>& x, std::size_t q) {
   check_data(x, q);
   const auto [mean, s] = moments(x);
   const std::size_t d = x.shape()[1];
-  const Eigen e = symmetric_eigen(s);  // ascending
+  const dense::SymmetricEigen e = dense::symmetric_eigen(s);  // ascending
   double sigma2 = 0;
   for (std::size_t i = 0; i < d - q; ++i) sigma2 += e.values(i);
   sigma2 /= double(d - q);  // the variance the q principal directions leave out, per dimension
@@ -89,11 +89,11 @@ LinearGaussianFit fit_linear_gaussian_em(const Array<double>& x, std::size_t q, 
     Array<double> a = m.w;
     for (std::size_t i = 0; i < d; ++i)
       for (std::size_t j = 0; j < q; ++j) a(i, j) /= m.psi(i);
-    const Array<double> m_inv = spd_inverse(mm(m.w, a, true, false) + eye_q, "Wᵀ Ψ⁻¹ W + I");
+    const Array<double> m_inv = dense::spd_inverse(mm(m.w, a, true, false) + eye_q, "Wᵀ Ψ⁻¹ W + I");
     const Array<double> b = mm(m_inv, mm(a, s, true, false));  // (1/N) Σ E[z_n](x_n − μ)ᵀ = M⁻¹ Aᵀ S   (q, D)
     const Array<double> ezz = m_inv + mm(mm(b, a), m_inv);  // (1/N) Σ E[z_n z_nᵀ] = M⁻¹ + M⁻¹ Aᵀ S A M⁻¹
     // M-step: W = [Σ (x_n − μ) E[z_n]ᵀ][Σ E[z_n z_nᵀ]]⁻¹, Ψ = diag(S − W (1/N) Σ E[z_n](x_n − μ)ᵀ).
-    m.w = mm(b, spd_inverse(ezz, "Σ E[z zᵀ]"), true, false);
+    m.w = mm(b, dense::spd_inverse(ezz, "Σ E[z zᵀ]"), true, false);
     const Array<double> wb = mm(m.w, b);
     if (o.factor_analysis) {
       for (std::size_t i = 0; i < d; ++i) m.psi(i) = std::max(s(i, i) - wb(i, i), 1e-12);

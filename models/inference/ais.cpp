@@ -6,7 +6,8 @@
 #include <cmath>
 #include <limits>
 
-#include "models/em/dense.hpp"
+#include "autodiff/dense.hpp"
+#include "autodiff/log_sum_exp.hpp"
 
 namespace tapir::models {
 
@@ -27,16 +28,9 @@ std::vector<double> ais_schedule(std::size_t steps, bool sigmoid) {
 }
 
 Array<double> log_mean_exp_rows(const Array<double>& w) {
-  const std::size_t s = w.shape()[0], n = w.shape()[1];
-  Array<double> out = Array<double>::from_shape({n});
-  for (std::size_t j = 0; j < n; ++j) {
-    double m = -std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < s; ++i) m = std::max(m, w(i, j));
-    double acc = 0;
-    for (std::size_t i = 0; i < s; ++i) acc += std::exp(w(i, j) - m);
-    out(j) = m + std::log(acc / double(s));
-  }
-  return out;
+  if (w.dimension() != 2 || w.shape()[0] == 0)
+    throw ShapeError(fmt::format("log_mean_exp_rows: expected (S, n) with S ≥ 1, got {}", shape_str(w.shape())));
+  return log_sum_exp(w, 0) - std::log(double(w.shape()[0]));  // log (1/S) Σ_s exp(w_sn)
 }
 
 template <class T>
@@ -142,12 +136,12 @@ HarmonicResult harmonic_log_marginal(const LatentModel<T>& model, const Array<T>
     double mean_var = 0;
     for (std::size_t j = 0; j < d; ++j) mean_var += cov(j, j) / double(d);
     for (std::size_t j = 0; j < d; ++j) cov(j, j) += o.ridge * mean_var + 1e-12;
-    const Array<double> l = em::cholesky(cov, "the covariance fitted to HMC samples");
-    const double log_det = em::log_det_from_cholesky(l);
+    const Array<double> l = dense::cholesky(cov, "the covariance fitted to HMC samples");
+    const double log_det = dense::log_det_from_cholesky(l);
     Array<double> y = Array<double>::from_shape({m, d});
     for (std::size_t s = 0; s < m; ++s)
       for (std::size_t j = 0; j < d; ++j) y(s, j) = draws(s, i, j) - mu(j);
-    em::solve_lower_rows(l, y);  // rows of L⁻¹ (z − μ)
+    dense::solve_lower_rows(l, y);  // rows of L⁻¹ (z − μ)
     for (std::size_t s = 0; s < m; ++s) {
       double q = 0;
       for (std::size_t j = 0; j < d; ++j) q += y(s, j) * y(s, j);

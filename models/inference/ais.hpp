@@ -79,7 +79,8 @@ HarmonicResult harmonic_log_marginal(const LatentModel<T>& model, const Array<T>
 /// The annealing schedule β_0 = 0 < … < β_T = 1.
 std::vector<double> ais_schedule(std::size_t steps, bool sigmoid);
 
-/// log (1/S) Σ_s exp(w_sn) per column of w (S, n), stable.
+/// log (1/S) Σ_s exp(w_sn) per column of w (S, n): log_sum_exp(w, 0) − log S (autodiff/log_sum_exp.hpp),
+/// so a column of −∞ gives −∞. Throws ShapeError unless w is 2-D with S ≥ 1.
 Array<double> log_mean_exp_rows(const Array<double>& w);
 
 }  // namespace tapir::models

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "autodiff/dense.hpp"
 #include "nn/dist/continuous_bernoulli.hpp"
 #include "nn/dist/distribution.hpp"
 #include "nn/dist/laplace.hpp"
@@ -328,39 +329,6 @@ struct LowRankSaved {
   std::vector<double> diag_p;  // (D,): diag Σ⁻¹
 };
 
-/// In-place Cholesky C = L Lᵀ of an r×r row-major matrix (lower triangle); throws if not positive definite.
-void cholesky(std::vector<double>& c, std::size_t r) {
-  for (std::size_t j = 0; j < r; ++j) {
-    double s = c[j * r + j];
-    for (std::size_t k = 0; k < j; ++k) s -= c[j * r + k] * c[j * r + k];
-    if (!(s > 0))
-      throw Error(
-          fmt::format("LowRankMultivariateNormal: the capacitance matrix I + Wᵀ diag(d)⁻¹ W is not "
-                      "positive definite (pivot {} = {}); check that cov_diag > 0 and is finite",
-                      j, s));
-    c[j * r + j] = std::sqrt(s);
-    for (std::size_t i = j + 1; i < r; ++i) {
-      double t = c[i * r + j];
-      for (std::size_t k = 0; k < j; ++k) t -= c[i * r + k] * c[j * r + k];
-      c[i * r + j] = t / c[j * r + j];
-    }
-  }
-}
-
-/// Solves L Lᵀ x = b in place (b has length r).
-void cholesky_solve(const std::vector<double>& l, std::size_t r, double* b) {
-  for (std::size_t i = 0; i < r; ++i) {
-    double s = b[i];
-    for (std::size_t k = 0; k < i; ++k) s -= l[i * r + k] * b[k];
-    b[i] = s / l[i * r + i];
-  }
-  for (std::size_t i = r; i-- > 0;) {
-    double s = b[i];
-    for (std::size_t k = i + 1; k < r; ++k) s -= l[k * r + i] * b[k];
-    b[i] = s / l[i * r + i];
-  }
-}
-
 }  // namespace
 
 template <class T>
@@ -403,31 +371,32 @@ Var<T> LowRankMultivariateNormal<T>::log_prob(const Var<T>& value) const {
 
   auto saved = std::make_shared<LowRankSaved>();
   saved->n = N, saved->d = D, saved->r = R;
-  // B = Ψ⁻¹ W, C = I + Wᵀ B, C = L Lᵀ.
-  std::vector<double> B(D * R), C(R * R, 0.0);
-  double logdet = 0;
+  // B = Ψ⁻¹ W, C = I + Wᵀ B (the capacitance matrix, R×R), C = L Lᵀ.
+  Array<double> B = Array<double>::from_shape({D, R});
+  Array<double> C = xt::zeros<double>({R, R});
+  double logdet = 0;  // log |Σ| = log |Ψ| + log |C|  (matrix determinant lemma)
   for (std::size_t i = 0; i < D; ++i) {
     if (!(dd[i] > 0))
       throw Error(fmt::format("LowRankMultivariateNormal: cov_diag[{}] = {} must be > 0", i, double(dd[i])));
     logdet += std::log(double(dd[i]));
-    for (std::size_t k = 0; k < R; ++k) B[i * R + k] = double(W[i * R + k]) / dd[i];
+    for (std::size_t k = 0; k < R; ++k) B(i, k) = double(W[i * R + k]) / dd[i];
   }
   for (std::size_t i = 0; i < D; ++i)
     for (std::size_t j = 0; j < R; ++j)
-      for (std::size_t k = 0; k < R; ++k) C[j * R + k] += double(W[i * R + j]) * B[i * R + k];
-  for (std::size_t j = 0; j < R; ++j) C[j * R + j] += 1;
-  cholesky(C, R);
-  for (std::size_t j = 0; j < R; ++j) logdet += 2 * std::log(C[j * R + j]);
+      for (std::size_t k = 0; k < R; ++k) C(j, k) += double(W[i * R + j]) * B(i, k);
+  for (std::size_t j = 0; j < R; ++j) C(j, j) += 1;
+  const Array<double> L = dense::cholesky(
+      C, "LowRankMultivariateNormal: the capacitance matrix I + Wᵀ diag(cov_diag)⁻¹ W (check cov_factor)");
+  logdet += dense::log_det_from_cholesky(L);
 
   // M = B C⁻¹ (row i: C⁻¹ Bᵢᵀ, C symmetric), diag Σ⁻¹ = 1/d − Σ_k M_ik B_ik.
-  saved->m.resize(D * R);
+  Array<double> M = B;
+  dense::cholesky_solve_rows(L, M);
+  saved->m.assign(M.begin(), M.end());
   saved->diag_p.resize(D);
   for (std::size_t i = 0; i < D; ++i) {
-    double* mi = &saved->m[i * R];
-    for (std::size_t k = 0; k < R; ++k) mi[k] = B[i * R + k];
-    cholesky_solve(C, R, mi);
     double s = 1.0 / dd[i];
-    for (std::size_t k = 0; k < R; ++k) s -= mi[k] * B[i * R + k];
+    for (std::size_t k = 0; k < R; ++k) s -= M(i, k) * B(i, k);
     saved->diag_p[i] = s;
   }
 
@@ -436,28 +405,31 @@ Var<T> LowRankMultivariateNormal<T>::log_prob(const Var<T>& value) const {
       value.requires_grad() || loc_.requires_grad() || cov_factor_.requires_grad() || cov_diag_.requires_grad());
   T* out = y.out().data();
   saved->a.resize(N * D);
-  std::vector<double> s(D), t(R);
+  // Per point: s = Ψ⁻¹ r, t = Wᵀ s, c = C⁻¹ t, a = s − B c, (r, Σ⁻¹ r) = (r, s) − (t, c)  (Woodbury).
+  // The N solves c = C⁻¹ t are one call on the rows of Tm (N, R).
+  Array<double> Tm = xt::zeros<double>({N, R});
+  std::vector<double> rs(N, 0.0);
   for (std::size_t n = 0; n < N; ++n) {
-    // s = Ψ⁻¹ r, t = Wᵀ s, c = C⁻¹ t, a = s − B c, (r, Σ⁻¹ r) = (r, s) − (t, c).
-    double rs = 0;
-    std::fill(t.begin(), t.end(), 0.0);
+    double* s = &saved->a[n * D];  // s for now; a = s − B c below
     for (std::size_t i = 0; i < D; ++i) {
       const double r = double(x[n * D + i]) - mu[i];
       s[i] = r / dd[i];
-      rs += r * s[i];
-      for (std::size_t k = 0; k < R; ++k) t[k] += W[i * R + k] * s[i];
+      rs[n] += r * s[i];
+      for (std::size_t k = 0; k < R; ++k) Tm(n, k) += W[i * R + k] * s[i];
     }
-    std::vector<double> c = t;
-    cholesky_solve(C, R, c.data());
+  }
+  Array<double> Cm = Tm;
+  dense::cholesky_solve_rows(L, Cm);
+  for (std::size_t n = 0; n < N; ++n) {
     double tc = 0;
-    for (std::size_t k = 0; k < R; ++k) tc += t[k] * c[k];
+    for (std::size_t k = 0; k < R; ++k) tc += Tm(n, k) * Cm(n, k);
     double* a = &saved->a[n * D];
     for (std::size_t i = 0; i < D; ++i) {
       double bc = 0;
-      for (std::size_t k = 0; k < R; ++k) bc += B[i * R + k] * c[k];
-      a[i] = s[i] - bc;
+      for (std::size_t k = 0; k < R; ++k) bc += B(i, k) * Cm(n, k);
+      a[i] -= bc;
     }
-    out[n] = static_cast<T>(-0.5 * (double(D) * kLog2Pi + logdet + (rs - tc)));
+    out[n] = static_cast<T>(-0.5 * (double(D) * kLog2Pi + logdet + (rs[n] - tc)));
   }
 
   Var<T> loc = loc_, W_ = cov_factor_, d_ = cov_diag_;

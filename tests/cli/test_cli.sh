@@ -73,7 +73,7 @@ for f in s r m; do
   [ "$(head -c 4 "$tmp/$f.png" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "$f.png is not a PNG"
 done
 expect_error 1 "two different latent dimensions" -- "$tapir" manifold "$tmp/run" --dims 0,5 -o "$tmp/m2.png"
-expect_error 1 "cannot write PNG" -- "$tapir" sample "$tmp/run" -o "$tmp/no/such/dir/s.png"
+expect_error 1 "cannot write '.*/s.png': No such file or directory" -- "$tapir" sample "$tmp/run" -o "$tmp/no/such/dir/s.png"
 
 # Plot: always the CSV; the PNG when gnuplot is installed.
 "$tapir" plot "$tmp/run" "$tmp/run2" -o "$tmp/fig.png" 2>"$tmp/err" || fail "plot: $(cat "$tmp/err")"

@@ -1,4 +1,4 @@
-// Exact EM: dense helpers, the Gaussian mixture (monotone log-likelihood, recovered clusters) and
+// Exact EM: the Gaussian mixture (monotone log-likelihood, recovered clusters) and
 // pPCA / factor analysis (EM's fixed point is the closed-form maximum-likelihood solution).
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include <xtensor/xview.hpp>
 
 #include "autodiff/check.hpp"
-#include "models/em/dense.hpp"
+#include "autodiff/dense.hpp"
 #include "models/em/gmm.hpp"
 #include "models/em/linear_vae.hpp"
 #include "models/em/ppca.hpp"
@@ -62,26 +62,6 @@ LinearGaussian known_model(std::size_t d, std::size_t q, Rng& rng) {
   return m;
 }
 }  // namespace
-
-TEST_CASE("dense: Cholesky, solves, inverse and symmetric eigendecomposition") {
-  const Array<double> a = test::arr({3, 3}, {4, 2, 0.4, 2, 5, 1, 0.4, 1, 3});
-  const Array<double> l = cholesky(a);
-  check_near(matmul_t(l, l), a, 1e-12);
-  CHECK(l(0, 1) == 0.0);
-  CHECK(log_det_from_cholesky(l) ==
-        doctest::Approx(std::log(4 * (5 * 3 - 1) - 2 * (2 * 3 - 0.4) + 0.4 * (2 - 5 * 0.4))));
-  const Array<double> inv = spd_inverse(a);
-  check_near(matmul_t(inv, a), xt::eye<double>(3), 1e-12);  // A symmetric: A⁻¹ Aᵀ = I
-  const Eigen e = symmetric_eigen(a);
-  CHECK(e.values(0) <= e.values(1));
-  CHECK(e.values(1) <= e.values(2));
-  Array<double> scaled = e.vectors;
-  for (std::size_t j = 0; j < 3; ++j)
-    for (std::size_t i = 0; i < 3; ++i) scaled(i, j) *= e.values(j);
-  check_near(matmul_t(scaled, e.vectors), a, 1e-12);  // V Λ Vᵀ = A
-  const Array<double> not_pd = test::arr({2, 2}, {1, 2, 2, 1});
-  check_throws_with([&] { cholesky(not_pd, "the test matrix"); }, {"the test matrix is not positive definite"});
-}
 
 TEST_CASE("GMM: log p(x) by hand, responsibilities sum to one") {
   Gmm g;
@@ -151,8 +131,8 @@ TEST_CASE("pPCA: exact log-likelihood; EM climbs monotonically to the closed-for
   // log_likelihood against N(x; μ, C) written out with C's inverse and determinant.
   Array<double> c = matmul_t(truth.w, truth.w);
   for (std::size_t i = 0; i < 6; ++i) c(i, i) += truth.psi(i);
-  const Array<double> c_inv = spd_inverse(c);
-  const double log_det = log_det_from_cholesky(cholesky(c));
+  const Array<double> c_inv = dense::spd_inverse(c);
+  const double log_det = dense::log_det_from_cholesky(dense::cholesky(c));
   double direct = 0;
   for (std::size_t n = 0; n < 50; ++n) {
     double m = 0;

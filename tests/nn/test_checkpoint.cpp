@@ -195,8 +195,9 @@ TEST_CASE("a failed save never replaces the last good checkpoint and leaves no t
   const std::string path = dir / "last.safetensors";
   save_checkpoint(path, m, {});
   const std::vector<char> good = read_bytes(path);
-  // Saving into a directory that does not exist fails before anything is renamed.
-  check_throws_with([&] { save_checkpoint(dir / "missing/dir/x.safetensors", m, {}); }, {"missing/dir", "mkstemp"});
+  // Saving into a directory that does not exist fails at creating the temporary file.
+  check_throws_with([&] { save_checkpoint(dir / "missing/dir/x.safetensors", m, {}); },
+                    {"missing/dir", "No such file or directory", "(open)"});
   // A save whose target is a directory fails at rename; the temporary file is removed.
   fs::create_directory(dir / "occupied");
   check_throws_with([&] { save_checkpoint(dir / "occupied", m, {}); }, {"occupied", "rename"});
