@@ -2,6 +2,8 @@
 // set, and the splits a run is evaluated on.
 #include "models/run/evaluate.hpp"
 
+#include "autodiff/log_sum_exp.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -15,20 +17,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-/// log Σ_t exp(w_t) accumulated one term at a time, in double (a running max and a scaled sum).
-struct LogSumExp {
-  double m = -INFINITY, s = 0;
-  void add(double w) {
-    if (w == -INFINITY) return;  // a zero weight: adds nothing (and −∞ − −∞ would be NaN)
-    if (w > m) {
-      s = s * std::exp(m - w) + 1.0;
-      m = w;
-    } else {
-      s += std::exp(w - m);
-    }
-  }
-  double value() const { return m + std::log(s); }
-};
 }  // namespace
 
 data::Dataset load_vae_split(const VaeTrainConfig& c, data::Split split, std::uint64_t seed) {
@@ -75,8 +63,8 @@ double mean_over_rows(const Array<float>& x, std::size_t batch, Rng* binarize,
   return mean_over_rows_impl(x, batch, binarize, f);
 }
 
-ModelEvaluation evaluate_model(const LatentVariableModel<float>& vae, const Array<float>& x, std::size_t k, Rng& rng, std::size_t batch,
-                           Rng* binarize) {
+ModelEvaluation evaluate_model(const LatentVariableModel<float>& vae, const Array<float>& x, std::size_t k, Rng& rng,
+                               std::size_t batch, Rng* binarize, std::size_t latent_rows) {
   const auto start = Clock::now();
   const std::size_t n = x.shape()[0];
   if (batch == 0) throw Error("evaluate_model: batch must be positive");
@@ -103,14 +91,14 @@ ModelEvaluation evaluate_model(const LatentVariableModel<float>& vae, const Arra
     // log (1/K) Σ_k w_k over chunks of K: a running logsumexp per row, in double. About 10⁵ decoder rows
     // per pass keeps the largest array (rows × x_dim floats) near 300 MB for MNIST.
     const std::size_t chunk = std::min<std::size_t>(k, 1000);
-    const std::size_t rows_per_pass = std::max<std::size_t>(1, std::min<std::size_t>(n, 100'000 / chunk));
+    const std::size_t rows_per_pass = std::max<std::size_t>(1, std::min<std::size_t>(n, latent_rows / chunk));
     if (binarize) binarize->set_state(*draws);  // the rows the bound saw
     for (std::size_t i = 0; i < n; i += rows_per_pass) {
       rows.clear();
       for (std::size_t j = i; j < std::min(n, i + rows_per_pass); ++j) rows.push_back(j);
       const Array<float>& xr = rows_of_x();
       const std::size_t r = rows.size();
-      std::vector<LogSumExp> acc(r);
+      std::vector<LogSumExpAccumulator> acc(r);
       for (std::size_t done = 0; done < k; done += chunk) {
         const std::size_t kc = std::min(chunk, k - done);
         const Array<float> log_w = vae.log_importance_weights(tape.constant(xr), rng, kc).value();  // (kc, r)
@@ -124,6 +112,12 @@ ModelEvaluation evaluate_model(const LatentVariableModel<float>& vae, const Arra
   }
   e.seconds = since(start);
   return e;
+}
+
+std::size_t evaluation_rows(const VaeConfig& model) {
+  const auto colon = model.prior.find(':');
+  const std::size_t k = colon == std::string::npos ? 1 : std::stoul(model.prior.substr(colon + 1));
+  return std::max<std::size_t>(1000, 100'000 / std::max<std::size_t>(1, k / 50));
 }
 
 }  // namespace tapir::models

@@ -26,13 +26,19 @@ using VaeEvaluation = ModelEvaluation;
 /// importance-sampled log p(x) = log (1/K) Σ_k p(x, z_k)/q(z_k|x), computed in chunks of K so that
 /// K = 5000 fits in memory. With `binarize`, each row is a Bernoulli draw of its pixels from that
 /// generator (the same draws for the bound and for log p(x)): dynamic binarisation without a binarised
-/// copy of the data.
+/// copy of the data. `latent_rows` bounds the latents (data rows × samples) of one pass of the importance
+/// sampler, and with it the memory: about latent_rows × x_dim floats for the decoder, and for a mixture
+/// prior latent_rows × components × z_dim (see evaluation_rows).
 ModelEvaluation evaluate_model(const LatentVariableModel<float>& model, const Array<float>& x, std::size_t k, Rng& rng,
-                               std::size_t batch = 1000, Rng* binarize = nullptr);
+                               std::size_t batch = 1000, Rng* binarize = nullptr, std::size_t latent_rows = 100'000);
 inline ModelEvaluation evaluate_vae(const LatentVariableModel<float>& model, const Array<float>& x, std::size_t k,
                                     Rng& rng, std::size_t batch = 1000, Rng* binarize = nullptr) {
   return evaluate_model(model, x, k, rng, batch, binarize);
 }
+
+/// latent_rows for evaluate_model that keeps a pass near 300 MB for this model: 10⁵, divided by
+/// K / 50 for a prior with K mixture components (a VampPrior with 500 pseudo-inputs: 10⁴).
+std::size_t evaluation_rows(const VaeConfig& model);
 
 /// The mean over the rows of x of a per-row statistic f(x_batch) → (batch,), in batches with no
 /// gradients; with `binarize`, each row is a Bernoulli draw of its pixels (row-major draws, so any
