@@ -1,0 +1,69 @@
+#include "models/cli/common.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+extern "C" __attribute__((weak)) void openblas_set_num_threads(int);
+
+namespace tapir::cli {
+
+namespace {
+
+CLI::Validator number_validator(bool zero_allowed) {
+  return CLI::Validator(
+      [zero_allowed](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || *end != '\0' || !(zero_allowed ? v >= 0 : v > 0) || !std::isfinite(v))
+          return fmt::format("'{}' is not a {} number", s, zero_allowed ? "non-negative" : "positive");
+        return "";
+      },
+      zero_allowed ? "NON-NEGATIVE" : "POSITIVE");
+}
+
+CLI::Validator count_validator(bool positive) {
+  return CLI::Validator(
+      [positive](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || *end != '\0' || !std::isfinite(v) || v < 0 || v != std::floor(v) || v > 9e18 ||
+            (positive && v == 0) || s.find('-') == 0)
+          return fmt::format("'{}' is not a {} whole number", s, positive ? "positive" : "non-negative");
+        s = fmt::format("{:.0f}", v);
+        return "";
+      },
+      positive ? "COUNT>0" : "COUNT");
+}
+
+extern "C" void on_signal(int sig) {
+  g_stop.store(true);         // training stops after this step, with a checkpoint
+  std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+}  // namespace
+
+const CLI::Validator kPositive = number_validator(false);
+const CLI::Validator kNonNegative = number_validator(true);
+const CLI::Validator kCount = count_validator(false), kPositiveCount = count_validator(true);
+
+std::atomic<bool> g_stop{false};
+
+void catch_stop_signals() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+int interrupted(const std::string& how) {
+  std::fprintf(stderr, "tapir: interrupted; the last checkpoint is saved: continue with `%s`\n", how.c_str());
+  return 130;
+}
+
+void set_blas_threads(int n) {
+  if (openblas_set_num_threads) openblas_set_num_threads(n);
+}
+
+}  // namespace tapir::cli

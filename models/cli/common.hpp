@@ -1,0 +1,44 @@
+// tapir/models/cli/common.hpp — what every command group of `tapir` shares: number validators with short
+// messages, the stop flag that Ctrl-C sets, BLAS's thread count, and the one message an interrupted
+// command ends with. Command groups register themselves through the Command they return.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace tapir::cli {
+
+/// A positive, finite number (CLI11's own checks print the whole range of a double).
+extern const CLI::Validator kPositive;
+/// A non-negative, finite number.
+extern const CLI::Validator kNonNegative;
+/// Whole numbers, also written as 1e7: rewritten to plain digits before CLI11 converts them.
+extern const CLI::Validator kCount, kPositiveCount;
+
+/// What the whole command line shares: the global --progress flag.
+struct Globals {
+  std::string progress = "auto";  // auto | bar | lines | none
+};
+
+/// One command (or group) after parsing: `app` was given on the line when app->parsed(); `run` does it and
+/// returns the exit status. `stoppable` commands end cleanly at a checkpoint on SIGINT/SIGTERM.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+  bool stoppable = false;
+};
+
+/// Set by SIGINT/SIGTERM once catch_stop_signals() was called: training stops after its step.
+extern std::atomic<bool> g_stop;
+/// The first SIGINT or SIGTERM sets g_stop; a second ends the process at once.
+void catch_stop_signals();
+
+/// After Ctrl-C: says how to continue (`how` is the command that does) and returns the exit status 130.
+int interrupted(const std::string& how);
+
+/// OpenBLAS's thread count, when the BLAS linked is OpenBLAS (otherwise nothing).
+void set_blas_threads(int n);
+
+}  // namespace tapir::cli

@@ -1,0 +1,127 @@
+// `tapir eval RUN_DIR`: a run's average bound and estimates of log p(x) (importance sampling, AIS, the
+// App. D estimator) on a split, printed as one JSON object.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "models/cli/commands.hpp"
+#include "models/inference/latent_inference.hpp"
+#include "models/run/run.hpp"
+
+namespace tapir::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+struct EvalArgs {
+  std::string run_dir, split = "test", which = "last";
+  std::size_t k = 5000, limit = 0;
+  std::uint64_t seed = 1;
+  std::size_t ais_steps = 0, ais_chains = 16;
+  std::size_t harmonic_samples = 0, harmonic_burn_in = 200, harmonic_chains = 1;
+};
+
+int run_eval(EvalArgs a, bool k_given) {
+  const auto config = models::load_vae_run_config(a.run_dir);
+  const auto model = models::load_run_model(a.run_dir, a.which);
+  const auto& vae = *model;
+  auto d = models::load_vae_split(config.train, models::data::split_from_string(a.split));
+  Array<float> x = d.x;
+  if (a.limit > 0 && a.limit < d.size()) {
+    std::vector<std::size_t> rows(a.limit);
+    for (std::size_t i = 0; i < a.limit; ++i) rows[i] = i;
+    models::data::gather_rows(d.x, rows, x);
+  }
+  Rng rng(a.seed);
+  const bool avb_run = config.train.method == "avb";
+  if (avb_run && a.k > 0 && k_given)
+    throw Error("an AVB encoder has no density: -k has no importance-sampled estimate; use --ais-steps");
+  if (avb_run) a.k = 0;
+  auto e = avb_run ? models::ModelEvaluation{}
+                   : models::evaluate_model(vae, x, a.k, rng, 1000, nullptr, models::evaluation_rows(config.model));
+  if (avb_run) {  // the bound with T in place of log q − log p (the Vae's own Gaussian encoder is unused)
+    const auto start = Clock::now();
+    const auto avb = models::load_avb_run_networks(a.run_dir, a.which);
+    e.elbo = models::evaluate_avb(*avb, dynamic_cast<const models::Vae<float>&>(vae), x, rng);
+    e.n = x.shape()[0];
+    e.seconds = seconds_since(start);
+  }
+  nlohmann::json j = {
+      {"run", a.run_dir}, {"checkpoint", a.which},     {"split", a.split},     {"n", e.n},
+      {"elbo", e.elbo},   {"importance_samples", a.k}, {"seconds", e.seconds}, {"binarization", d.binarization}};
+  j["log_likelihood"] = a.k > 0 ? nlohmann::json(e.log_likelihood) : nlohmann::json(nullptr);
+  if (avb_run) j["elbo_estimator"] = config.train.avb.adaptive_contrast ? "AVB T (adaptive contrast)" : "AVB T";
+  if (a.ais_steps > 0) {  // the decoder's marginal likelihood by AIS, with HMC transitions (no encoder)
+    models::AisOptions ao;
+    ao.steps = a.ais_steps;
+    ao.chains = a.ais_chains;
+    const auto start = Clock::now();
+    Rng ais_rng(a.seed + 1);
+    const auto r = models::vae_ais(vae, x, ao, ais_rng);
+    j["ais_log_likelihood"] = xt::mean(r.log_marginal)();
+    j["ais_steps"] = a.ais_steps;
+    j["ais_chains"] = a.ais_chains;
+    j["ais_acceptance"] = r.acceptance;
+    j["ais_seconds"] = seconds_since(start);
+  }
+  if (a.harmonic_samples > 0) {  // App. D: HMC posterior samples, a fitted Gaussian, the harmonic-mean average
+    if (a.harmonic_samples < 2) throw Error("--hmc-harmonic needs at least 2 samples per point");
+    if (config.model.z_dim >= 5)
+      std::fprintf(stderr, "tapir: warning: the App. D estimator is meant for N_z < 5 (this run has %zu)\n",
+                   config.model.z_dim);
+    models::HarmonicOptions ho;
+    ho.samples = a.harmonic_samples;
+    ho.burn_in = a.harmonic_burn_in;
+    const auto start = Clock::now();
+    Rng h_rng(a.seed + 2);
+    const auto r = models::vae_harmonic(vae, x, ho, h_rng, a.harmonic_chains);
+    j["hmc_harmonic_log_likelihood"] = xt::mean(r.log_marginal)();
+    j["hmc_harmonic_samples"] = r.log_ratios.shape()[0];
+    j["hmc_harmonic_chains"] = a.harmonic_chains;
+    j["hmc_harmonic_burn_in"] = a.harmonic_burn_in;
+    j["hmc_harmonic_acceptance"] = r.acceptance;
+    j["hmc_harmonic_seconds"] = seconds_since(start);
+  }
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command add_eval_command(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* eval = app.add_subcommand("eval", "average bound and importance-sampled log p(x) of a run, as JSON");
+  eval->add_option("run", a->run_dir, "run directory")->required();
+  eval->add_option("--split", a->split, "train | test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
+  auto* k = eval->add_option("--importance-samples,-k", a->k, "K of the IWAE estimate of log p(x) (0: bound only)")
+                ->transform(kCount)
+                ->capture_default_str();
+  eval->add_option("--checkpoint", a->which, "best | last")
+      ->check(CLI::IsMember({"best", "last"}))
+      ->capture_default_str();
+  eval->add_option("--limit", a->limit, "only the first N points of the split (0: all)")->transform(kCount);
+  eval->add_option("--seed", a->seed, "seed of the evaluation's draws")->capture_default_str();
+  eval->add_option("--ais-steps", a->ais_steps, "also estimate log p(x) by AIS with this many temperatures (0: no)")
+      ->transform(kCount);
+  eval->add_option("--ais-chains", a->ais_chains, "AIS chains per data point")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  eval->add_option("--hmc-harmonic", a->harmonic_samples,
+                   "also estimate log p(x) by the AEVB paper's App. D estimator with this many HMC posterior "
+                   "samples per point (the paper: 50; meant for N_z < 5; 0: no)")
+      ->transform(kCount);
+  eval->add_option("--hmc-burn-in", a->harmonic_burn_in, "--hmc-harmonic: HMC transitions before the first sample")
+      ->transform(kCount)
+      ->capture_default_str();
+  eval->add_option("--hmc-chains", a->harmonic_chains, "--hmc-harmonic: chains per point, their samples pooled")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  return {eval, [a, k] { return run_eval(*a, k->count() > 0); }};
+}
+
+}  // namespace tapir::cli

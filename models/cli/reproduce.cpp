@@ -1,0 +1,209 @@
+// `tapir reproduce fig2 | fig3 | avb-toy | avb-mnist`: the papers' experiments (models/experiments),
+// with progress on stderr, the table on stdout and the figure drawn by gnuplot. An interrupted
+// reproduction is continued by the same command: finished runs are kept, the others resume.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "models/cli/commands.hpp"
+#include "models/cli/gnuplot.hpp"
+#include "models/cli/progress.hpp"
+#include "models/experiments/avb_mnist.hpp"
+#include "models/experiments/avb_toy.hpp"
+#include "models/experiments/fig2.hpp"
+#include "models/experiments/fig3.hpp"
+
+namespace tapir::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace ex = models::experiments;
+
+/// The table on stdout, where it is on stderr.
+void print_table(const std::string& table, const std::string& path) {
+  std::printf("%s", table.c_str());
+  std::fprintf(stderr, "tapir: wrote %s\n", path.c_str());
+}
+
+std::vector<std::string> run_dirs(const std::vector<ex::RunOutcome>& runs) {
+  std::vector<std::string> dirs;
+  for (const auto& r : runs) dirs.push_back(r.job.dir);
+  return dirs;
+}
+
+int run_fig2(ex::Fig2Options o, const Globals& g) {
+  if (o.out.empty()) o.out = fmt::format("runs/fig2-{}", o.dataset);
+  if (o.jobs > 1) set_blas_threads(1);  // one core per run
+  const auto r = ex::reproduce_fig2(o, progress_observer(g.progress, o.jobs), &g_stop);
+  if (!r.finished)
+    return interrupted("the same tapir reproduce fig2 command: finished runs are kept, the others resume");
+  print_table(r.table, r.table_path);
+  const bool frey = o.dataset == "frey";
+  PlotAxes axes;
+  axes.ymin = frey ? 0 : -150;
+  axes.ymax = frey ? 1600 : -95;
+  axes.xmin = 1e5;
+  const std::string what = fmt::format("{} hidden units: solid test, dashed train", frey ? 200 : 500);
+  const fs::path out(o.out);
+  plot_curves(load_series(run_dirs(r.runs)), (out / fmt::format("fig2_{}.png", o.dataset)).string(),
+              fmt::format("{} on {} (tapir), {}", o.wake_sleep ? "AEVB and wake-sleep" : "AEVB", o.dataset, what),
+              axes);
+  if (o.wake_sleep)  // one panel per N_z, as in the paper: fig2_jobs puts each AEVB run before its wake-sleep run
+    for (std::size_t i = 0; i + 1 < r.runs.size(); i += 2) {
+      const std::size_t z = r.runs[i].job.config.model.z_dim;
+      plot_curves(load_series({r.runs[i].job.dir, r.runs[i + 1].job.dir}),
+                  (out / fmt::format("fig2_{}_nz{}.png", o.dataset, z)).string(),
+                  fmt::format("{}, N_z = {} (tapir), {}", o.dataset, z, what), axes);
+    }
+  return 0;
+}
+
+int run_fig3(const ex::Fig3Options& o, const Globals& g) {
+  if (o.jobs > 1) set_blas_threads(1);
+  const auto r = ex::reproduce_fig3(o, progress_observer(g.progress, o.jobs), &g_stop);
+  if (!r.finished)
+    return interrupted("the same tapir reproduce fig3 command: finished runs are kept, the others resume");
+  print_table(r.table, r.table_path);
+  PlotAxes axes;
+  axes.ylabel = "marginal log-likelihood (AIS)";
+  axes.log_x = false;
+  plot_curves(load_series(run_dirs(r.runs)), (fs::path(o.out) / fmt::format("fig3_n{}.png", o.ntrain)).string(),
+              fmt::format("MNIST, N_train = {}, N_z = 3 (tapir): solid test, dashed train", o.ntrain), axes);
+  return 0;
+}
+
+int run_avb_toy(const ex::AvbToyOptions& o, const Globals& g) {
+  const auto r = ex::reproduce_avb_toy(o, progress_observer(g.progress, 1), &g_stop);
+  if (!r.finished) return interrupted("tapir reproduce avb-toy (it starts over)");
+  print_table(r.table, r.table_path);
+  return 0;
+}
+
+int run_avb_mnist(const ex::AvbMnistOptions& o, const Globals& g) {
+  if (o.jobs > 1) set_blas_threads(1);
+  const auto r = ex::reproduce_avb_mnist(o, progress_observer(g.progress, o.jobs), &g_stop);
+  if (!r.trained)
+    return interrupted("the same tapir reproduce avb-mnist command: finished runs are kept, the others resume");
+  if (!r.evaluated) return interrupted("the same tapir reproduce avb-mnist command (training is done)");
+  print_table(r.table, r.table_path);
+  std::vector<std::string> dirs;
+  for (const auto& job : ex::avb_mnist_jobs(o)) dirs.push_back(job.dir);
+  PlotAxes axes;
+  axes.ylabel = "ELBO (AVB: estimated with T)";
+  plot_curves(
+      load_series(dirs), (fs::path(o.out) / "avb_mnist.png").string(),
+      fmt::format("MNIST, N_z = {} (tapir): VAE, AVB, AVB + adaptive contrast; solid test, dashed train", o.latent),
+      axes);
+  return 0;
+}
+
+struct ReproduceArgs {
+  ex::Fig2Options fig2;
+  ex::Fig3Options fig3;
+  std::string fig3_out;  // empty: Fig3Options' default
+  ex::AvbToyOptions toy;
+  ex::AvbMnistOptions avb_mnist;
+};
+
+}  // namespace
+
+Command add_reproduce_commands(CLI::App& app, const Globals& g) {
+  auto a = std::make_shared<ReproduceArgs>();
+  auto* reproduce = app.add_subcommand("reproduce", "the paper's figures");
+  auto* fig2 = reproduce->add_subcommand("fig2", "Figure 2: AEVB for every N_z of the paper's panel");
+  reproduce->require_subcommand(1);
+
+  auto* fig3 = reproduce->add_subcommand("fig3", "Figure 3: log p(x) vs samples, AEVB vs wake-sleep vs MCEM (N_z = 3)");
+  auto& f3 = a->fig3;
+  fig3->add_option("--ntrain", f3.ntrain, "training points (the paper: 1000 and 50000)")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  fig3->add_option("--data", f3.data_dir, "directory with MNIST")->required();
+  fig3->add_option("--samples", f3.samples, "training samples per run")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  fig3->add_option("--methods", f3.methods, "any of aevb, wake-sleep, mcem")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"aevb", "wake-sleep", "mcem"}));
+  fig3->add_option("--out", a->fig3_out, "directory for the runs, the figure and the table (default: runs/fig3)");
+  fig3->add_option("--jobs,-j", f3.jobs, "runs trained at once")->check(CLI::Range(1, 64))->capture_default_str();
+  fig3->add_option("--ais-steps", f3.ais_steps, "AIS temperatures per estimate")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  fig3->add_option("--ais-chains", f3.ais_chains, "AIS chains per point")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  fig3->add_option("--ais-points", f3.ais_points, "points of each split scored (the paper: 1000)")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+
+  auto* toy = reproduce->add_subcommand("avb-toy", "AVB's toy figure: q(z|x) of four points, VAE vs AVB (PNG)");
+  auto& t = a->toy;
+  toy->add_option("--methods", t.methods, "any of vae, avb, avb-ac (adaptive contrast)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"vae", "avb", "avb-ac"}))
+      ->capture_default_str();
+  toy->add_option("--steps", t.steps, "Adam steps of batch 512 per method")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  toy->add_option("--lr", t.lr, "Adam's step size (the discriminator's: 5×)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  toy->add_option("--out", t.out, "directory for the plots and the table")->capture_default_str();
+  toy->add_option("--seed", t.seed, "seed")->capture_default_str();
+
+  auto* avb_mnist = reproduce->add_subcommand("avb-mnist", "VAE vs AVB vs AVB + adaptive contrast on MNIST (table)");
+  auto& m = a->avb_mnist;
+  avb_mnist->add_option("--data", m.data_dir, "directory with the MNIST files")->required();
+  avb_mnist->add_option("--samples", m.samples, "training samples per run")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  avb_mnist->add_option("--latent", m.latent, "N_z")->transform(kPositiveCount)->capture_default_str();
+  avb_mnist->add_option("--out", m.out, "directory for the runs and the table")->capture_default_str();
+  avb_mnist->add_option("--jobs,-j", m.jobs, "runs trained at once")->check(CLI::Range(1, 64))->capture_default_str();
+  avb_mnist->add_option("--ais-points", m.ais_points, "test points scored by AIS")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  avb_mnist->add_option("--ais-steps", m.ais_steps, "AIS temperatures")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  avb_mnist->add_option("--ais-chains", m.ais_chains, "AIS chains per point")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  avb_mnist->add_option("--seed", m.seed, "seed of every run")->capture_default_str();
+
+  auto& f2 = a->fig2;
+  fig2->add_option("--dataset", f2.dataset, "mnist | frey")
+      ->check(CLI::IsMember({"mnist", "frey"}))
+      ->capture_default_str();
+  fig2->add_option("--data", f2.data_dir, "directory with the dataset's files")->required();
+  fig2->add_option("--samples", f2.samples, "training samples per run")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  fig2->add_option("--out", f2.out, "directory for the runs, the figure and the table (default: runs/fig2-DATASET)");
+  fig2->add_option("--latents", f2.latents, "N_z values (default: the paper's panel)")
+      ->delimiter(',')
+      ->transform(kPositiveCount);
+  fig2->add_option("--jobs,-j", f2.jobs, "runs trained at once (one BLAS thread each when > 1)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  fig2->add_option("--seed", f2.seed, "seed of every run")->capture_default_str();
+  fig2->add_option("--train-eval-size", f2.train_eval_size, "training points in the train bound (0: all)")
+      ->transform(kCount);
+  fig2->add_flag("--wake-sleep", f2.wake_sleep, "also train wake-sleep for every N_z (the paper's baseline)");
+
+  const auto run = [a, &g, fig2, fig3, toy]() -> int {
+    if (fig2->parsed()) return run_fig2(a->fig2, g);
+    if (fig3->parsed()) {
+      if (!a->fig3_out.empty()) a->fig3.out = a->fig3_out;
+      return run_fig3(a->fig3, g);
+    }
+    if (toy->parsed()) return run_avb_toy(a->toy, g);
+    return run_avb_mnist(a->avb_mnist, g);
+  };
+  return {reproduce, run, true};
+}
+
+}  // namespace tapir::cli

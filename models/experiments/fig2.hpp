@@ -1,0 +1,52 @@
+// tapir/models/experiments/fig2.hpp — the AEVB paper's Figure 2: the lower bound against training
+// samples, one AEVB run per latent dimension N_z (and, as the paper's baseline, one wake-sleep run each),
+// in the paper's setup (App. C) on MNIST or Frey Face. What `tapir reproduce fig2` trains and tabulates;
+// drawing the figure is the caller's (the command plots the runs' curves with gnuplot).
+//
+//   OUT/nzZ/      AEVB with N_z = Z           OUT/ws-nzZ/  wake-sleep with N_z = Z (with wake_sleep)
+//   OUT/fig2_DATASET.md  the table: where every run ended
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/experiments/jobs.hpp"
+#include "models/experiments/observer.hpp"
+
+namespace tapir::models::experiments {
+
+struct Fig2Options {
+  std::string dataset = "mnist";     // mnist | frey (any dataset paper_vae_setup knows)
+  std::string data_dir;              // where the dataset's files are
+  std::string out;                   // directory for the runs and the table (required)
+  long long samples = 10'000'000;    // training samples per run
+  std::vector<std::size_t> latents;  // N_z values; empty: the paper's panel (fig2_latents)
+  bool wake_sleep = false;           // also a wake-sleep run for every N_z
+  int jobs = 1;                      // runs trained at once
+  std::uint64_t seed = 1;            // seed of every run
+  std::size_t train_eval_size = 0;   // training points in the train bound (0: all)
+};
+
+/// The paper's panel: N_z ∈ {2, 5, 10, 20} for Frey Face, {3, 5, 10, 20, 200} otherwise.
+std::vector<std::size_t> fig2_latents(const std::string& dataset);
+
+/// The runs: N_z ascending (duplicates once), AEVB before wake-sleep for each, in the paper's setup with
+/// the options' budget, seed and data. Throws when options.out is empty.
+std::vector<RunJob> fig2_jobs(const Fig2Options& options);
+
+struct Fig2Report {
+  bool finished = false;          // false: stopped; calling again resumes the runs (no table then)
+  std::vector<RunOutcome> runs;   // in fig2_jobs' order
+  std::string table, table_path;  // markdown, written to OUT/fig2_DATASET.md
+};
+
+/// Trains (or resumes, or keeps) every run of fig2_jobs, then writes the table of where each ended.
+/// `stop` as for run_jobs.
+Fig2Report reproduce_fig2(const Fig2Options& options, const Observer& observer = {}, std::atomic<bool>* stop = nullptr);
+
+/// The table: one row per run with a curve — N_z, method, samples, train and test bound, training time.
+std::string fig2_table(const std::string& dataset, const std::vector<RunOutcome>& runs);
+
+}  // namespace tapir::models::experiments

@@ -1,0 +1,74 @@
+#include "models/experiments/jobs.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace tapir::models::experiments {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// The curve of the run in `dir`; empty when it has none yet.
+std::vector<CurvePoint> curve_of(const std::string& dir) {
+  const fs::path path = fs::path(dir) / "curve.csv";
+  return fs::exists(path) ? read_curve(path.string()) : std::vector<CurvePoint>{};
+}
+
+/// Trains, resumes or keeps one run (see run_jobs).
+void train_or_resume(const RunJob& job, const ProgressFn& progress, const std::atomic<bool>* stop) {
+  const long long samples = job.config.train.samples;
+  if (fs::exists(fs::path(job.dir) / "checkpoint_last.safetensors")) {
+    const auto curve = curve_of(job.dir);
+    if (curve.empty() || curve.back().samples < samples)
+      resume_vae(job.dir, samples, job.config.train.data_dir, progress, stop);
+  } else {
+    fs::remove(fs::path(job.dir) / "config.json");  // a run that never reached a checkpoint starts over
+    train_vae(job.config, job.dir, progress, stop);
+  }
+}
+
+}  // namespace
+
+bool run_jobs(const std::vector<RunJob>& runs, int jobs, const Observer& observer, std::atomic<bool>* stop) {
+  if (jobs < 1) throw Error(fmt::format("run_jobs: jobs = {}: need at least one run at a time", jobs));
+  std::atomic<bool> own_stop{false};
+  std::atomic<bool>& halt = stop ? *stop : own_stop;
+  std::atomic<std::size_t> next{0};
+  std::mutex errors_mutex;
+  std::vector<std::string> errors;
+  const auto worker = [&] {
+    for (std::size_t i; (i = next++) < runs.size() && !halt.load();) {
+      const RunJob& job = runs[i];
+      try {
+        train_or_resume(job, observer.on_start(i, job.label), &halt);
+        observer.on_finish(i);
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(errors_mutex);
+        errors.push_back(fmt::format("{}: {}", job.label, e.what()));
+        halt.store(true);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < std::min<int>(jobs, static_cast<int>(runs.size())); ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (!errors.empty()) throw Error(errors.front());
+  return !halt.load();
+}
+
+std::vector<RunOutcome> read_outcomes(const std::vector<RunJob>& runs) {
+  std::vector<RunOutcome> out;
+  for (const auto& job : runs) {
+    const auto curve = curve_of(job.dir);
+    out.push_back({job, curve.empty() ? std::nullopt : std::optional<CurvePoint>(curve.back())});
+  }
+  return out;
+}
+
+}  // namespace tapir::models::experiments

@@ -1,0 +1,42 @@
+// tapir/models/experiments/jobs.hpp — training the runs of a reproduction, several at once, so that the
+// same call finishes what an interrupted one began: a run that reached its budget is kept, one with a
+// checkpoint resumes, one without starts over. The runs live in their directories (models/vae/train.hpp);
+// RunJob and RunOutcome only name them.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/experiments/observer.hpp"
+#include "models/run/run.hpp"
+
+namespace tapir::models::experiments {
+
+/// One run of a reproduction: a label for its progress, its directory, and the configuration a fresh run
+/// starts from (config.train.samples is the budget it is trained, or resumed, to).
+struct RunJob {
+  std::string label, dir;
+  VaeRunConfig config;
+};
+
+/// Trains every job, `jobs` at once (each on a thread of its own; the caller chooses BLAS's threads, one
+/// per run being polite when jobs > 1). Runs are taken in order; progress goes to observer.start(i, label).
+/// Setting `*stop` (e.g. from a signal handler) ends every run at its next step with a checkpoint and
+/// starts no new one. An error in one run sets `*stop` too, so the others stop, and is thrown as
+/// tapir::Error "LABEL: message" once every thread is done (the first one, when several fail).
+/// Returns false when stopped, true when every run reached its budget. Throws when jobs < 1.
+bool run_jobs(const std::vector<RunJob>& runs, int jobs, const Observer& observer = {},
+              std::atomic<bool>* stop = nullptr);
+
+/// Where a run ended: its job and the last row of its curve.csv (none before the first evaluation).
+struct RunOutcome {
+  RunJob job;
+  std::optional<CurvePoint> last;
+};
+
+/// The outcome of every job, read from its directory.
+std::vector<RunOutcome> read_outcomes(const std::vector<RunJob>& runs);
+
+}  // namespace tapir::models::experiments
