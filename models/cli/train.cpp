@@ -8,6 +8,7 @@
 #include "models/cli/commands.hpp"
 #include "models/cli/progress.hpp"
 #include "models/experiments/report.hpp"
+#include "models/priors/make_prior.hpp"
 #include "models/run/run.hpp"
 
 namespace tapir::cli {

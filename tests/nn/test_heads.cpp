@@ -109,9 +109,9 @@ TEST_CASE("shape errors name the family and the user's shapes") {
   const dist::MixtureSameFamily<double> mix(pi, comps);
   CHECK(mix.log_prob(tape.constant(test::rand({7, 2}, 3))).shape() == Shape{7});
   test::check_throws_with([&] { mix.log_prob(tape.constant(test::rand({7, 3}, 3))); },
-                          {"MixtureSameFamily(Independent(Normal, 1)).log_prob", "(7, 3)", "(2)"});
+                          {"MixtureSameFamily(Independent(Normal, 1)).log_prob", "(7, 3)", "(2,)"});
   // Components whose batch shape does not end in K: named with both shapes.
   const dist::Independent<double> wrong(
       dist::Normal<double>(tape.constant(test::rand({3, 2}, 2)), tape.constant(Array<double>(Shape{3, 2}, 1.0))), 1);
-  test::check_throws_with([&] { dist::MixtureSameFamily<double>(pi, wrong); }, {"MixtureSameFamily", "(3)", "(4)"});
+  test::check_throws_with([&] { dist::MixtureSameFamily<double>(pi, wrong); }, {"MixtureSameFamily", "(3,)", "(4,)"});
 }
