@@ -330,8 +330,8 @@ template void save_checkpoint(const std::string&, const Module<float>&, const Ch
 template void save_checkpoint(const std::string&, const Module<double>&, const CheckpointInfo&,
                               const optim::Optimizer<double>*);
 template CheckpointInfo load_checkpoint(const std::string&, Module<float>&, optim::Optimizer<float>*,
-                                       const ParameterRename&);
+                                        const ParameterRename&);
 template CheckpointInfo load_checkpoint(const std::string&, Module<double>&, optim::Optimizer<double>*,
-                                       const ParameterRename&);
+                                        const ParameterRename&);
 
 }  // namespace tapir::nn

@@ -16,9 +16,9 @@
 // half-loaded model.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <functional>
 #include <optional>
 #include <string>
 

@@ -39,9 +39,9 @@ Var<T> NormalMlp<T>::hidden(const Var<T>& x) const {
 
 template <class T>
 dist::Independent<T> NormalMlp<T>::forward(const Var<T>& x) const {
-  const Var<T> h = hidden(x);                                     // h = act(W h_prev + b) per layer
+  const Var<T> h = hidden(x);  // h = act(W h_prev + b) per layer
   const Var<T> mu = mean_ == MeanActivation::sigmoid ? sigmoid((*mu_)(h)) : (*mu_)(h);  // μ = W_μ h + b_μ
-  return {dist::Normal<T>::from_log_var(mu, (*log_var_)(h)), 1};  // log σ² = W_v h + b_v
+  return {dist::Normal<T>::from_log_var(mu, (*log_var_)(h)), 1};                        // log σ² = W_v h + b_v
 }
 
 template <class T>

@@ -192,8 +192,9 @@ Linear<T>::Linear(std::size_t in_features, std::size_t out_features, Rng& rng, b
 template <class T>
 Var<T> Linear<T>::forward(const Var<T>& x) const {
   if (x.dim() == 0 || x.shape().back() != in_)
-    throw ShapeError(fmt::format("Linear({}, {}): input of shape {} — expected (..., {}): any leading axes, {} features last",
-                                 in_, out_, shape_str(x.shape()), in_, in_));
+    throw ShapeError(
+        fmt::format("Linear({}, {}): input of shape {} — expected (..., {}): any leading axes, {} features last", in_,
+                    out_, shape_str(x.shape()), in_, in_));
   Tape<T>& tape = x.tape();
   const auto affine = [&](const Var<T>& rows) {
     return bias_ ? tapir::linear(rows, tape.param(*weight_), tape.param(*bias_)) : matmul(rows, tape.param(*weight_));

@@ -23,6 +23,7 @@ double normal_quantile(double p);
 Array<float> manifold_latents(std::size_t grid, std::size_t z_dim, std::size_t dim_x, std::size_t dim_y);
 
 /// The decoder's mean images over manifold_latents, (grid², x_dim), in write_png_grid's order.
-Array<float> manifold_images(const LatentVariableModel<float>& model, std::size_t grid, std::size_t dim_x, std::size_t dim_y);
+Array<float> manifold_images(const LatentVariableModel<float>& model, std::size_t grid, std::size_t dim_x,
+                             std::size_t dim_y);
 
 }  // namespace tapir::models::experiments

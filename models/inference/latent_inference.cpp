@@ -30,9 +30,9 @@ HarmonicResult model_harmonic(const LatentVariableModel<T>& model, const Array<T
   return harmonic_log_marginal(dm.latent, init, x.shape()[0], options, rng);
 }
 
-#define TAPIR_LATENT_INFERENCE(T)                                                                              \
-  template struct DecoderLatentModel<T>;                                                                       \
-  template AisResult model_ais<T>(const LatentVariableModel<T>&, const Array<T>&, const AisOptions&, Rng&);    \
+#define TAPIR_LATENT_INFERENCE(T)                                                                                   \
+  template struct DecoderLatentModel<T>;                                                                            \
+  template AisResult model_ais<T>(const LatentVariableModel<T>&, const Array<T>&, const AisOptions&, Rng&);         \
   template HarmonicResult model_harmonic<T>(const LatentVariableModel<T>&, const Array<T>&, const HarmonicOptions&, \
                                             Rng&, std::size_t);
 TAPIR_LATENT_INFERENCE(float)

@@ -14,8 +14,8 @@ class Aevb : public Method {
   Aevb(LatentVariableModel<float>& model, const VaeTrainConfig& config, std::size_t n_train)
       : Method(model), config_(config), optimizer_(make_optimizer(config, model.parameters(), n_train)) {
     if (!model.has_proposal())
-      throw Error(fmt::format("AEVB trains an encoder q(z|x), and model '{}' has none (try --method mcem)",
-                              model.name()));
+      throw Error(
+          fmt::format("AEVB trains an encoder q(z|x), and model '{}' has none (try --method mcem)", model.name()));
   }
   std::string name() const override { return "aevb"; }
 
@@ -23,8 +23,8 @@ class Aevb : public Method {
               Tape<float>& tape) override {
     const Var<float> xv = tape.constant(x);
     // eq. 8 divided by N: the minibatch average of the per-point bound (the prior's share is the decay).
-    const Var<float> bound = config_.objective == "iwae" ? mean(model_.iwae(xv, rng, config_.iwae_k))
-                                                         : mean(model_.elbo(xv, rng, beta));
+    const Var<float> bound =
+        config_.objective == "iwae" ? mean(model_.iwae(xv, rng, config_.iwae_k)) : mean(model_.elbo(xv, rng, beta));
     (-bound).backward();
     optimizer_->step();
     optimizer_->zero_grad();
@@ -40,7 +40,8 @@ class Aevb : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_aevb(LatentVariableModel<float>& model, const VaeTrainConfig& config, std::size_t n_train) {
+std::unique_ptr<Method> make_aevb(LatentVariableModel<float>& model, const VaeTrainConfig& config,
+                                  std::size_t n_train) {
   return std::make_unique<Aevb>(model, config, n_train);
 }
 

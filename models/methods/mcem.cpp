@@ -52,8 +52,8 @@ class McemMethod : public Method {
       mcem_.set_step_size(std::stod(size->second));
       return;
     }
-    throw Error(fmt::format("'{}' (nor its .prev) does not hold the chains of the checkpoint at {} samples", path(dir),
-                            step));
+    throw Error(
+        fmt::format("'{}' (nor its .prev) does not hold the chains of the checkpoint at {} samples", path(dir), step));
   }
 
  private:

@@ -36,7 +36,8 @@ class WakeSleep : public Method {
 std::unique_ptr<Method> make_wake_sleep(LatentVariableModel<float>& model, const VaeTrainConfig& config,
                                         std::size_t n_train) {
   auto* vae = dynamic_cast<Vae<float>*>(&model);
-  if (!vae) throw Error(fmt::format("wake-sleep needs a one-layer VAE's recognition model, not model '{}'", model.name()));
+  if (!vae)
+    throw Error(fmt::format("wake-sleep needs a one-layer VAE's recognition model, not model '{}'", model.name()));
   return std::make_unique<WakeSleep>(*vae, config, n_train);
 }
 

@@ -48,7 +48,7 @@ std::string MixturePrior<T>::name() const {
 
 template <class T>
 std::unique_ptr<dist::Distribution<T>> MixturePrior<T>::distribution(Tape<T>& tape) const {
-  const dist::Categorical<T> pi(tape.param(*logits_));                                        // π = softmax(a)
+  const dist::Categorical<T> pi(tape.param(*logits_));  // π = softmax(a)
   const dist::Normal<T> n = dist::Normal<T>::from_log_var(tape.param(*means_), tape.param(*log_var_));  // N(m_k, e^v)
   return std::make_unique<dist::MixtureSameFamily<T>>(pi, dist::Independent<T>(n, 1));
 }
@@ -110,12 +110,11 @@ std::unique_ptr<Prior<T>> make_prior(const std::string& spec, std::size_t dim, c
   return std::make_unique<VampPrior<T>>(encoder, k, rng);
 }
 
-#define TAPIR_PRIORS(T)                                                                                     \
-  template class StandardNormalPrior<T>;                                                                    \
-  template class MixturePrior<T>;                                                                           \
-  template class VampPrior<T>;                                                                              \
-  template std::unique_ptr<Prior<T>> make_prior<T>(const std::string&, std::size_t, const nn::NormalMlp<T>&, \
-                                                   Rng&);
+#define TAPIR_PRIORS(T)                  \
+  template class StandardNormalPrior<T>; \
+  template class MixturePrior<T>;        \
+  template class VampPrior<T>;           \
+  template std::unique_ptr<Prior<T>> make_prior<T>(const std::string&, std::size_t, const nn::NormalMlp<T>&, Rng&);
 TAPIR_PRIORS(float)
 TAPIR_PRIORS(double)
 

@@ -169,13 +169,15 @@ void check_combination(const VaeRunConfig& c) {
   if (c.train.method == "wake-sleep" && two_layers)
     throw Error("wake-sleep is implemented for one stochastic layer (drop --latent2)");
   if (c.model.estimator == Estimator::analytic_kl && (!normal_prior || two_layers))
-    throw Error(fmt::format("estimator B (the analytic KL) needs a prior with a closed-form KL against q; '{}'{} has "
-                            "none: use --estimator A or auto",
-                            c.model.prior, two_layers ? " with two stochastic layers" : ""));
+    throw Error(
+        fmt::format("estimator B (the analytic KL) needs a prior with a closed-form KL against q; '{}'{} has "
+                    "none: use --estimator A or auto",
+                    c.model.prior, two_layers ? " with two stochastic layers" : ""));
   const bool weighted_kl = c.train.beta != 1.0 || c.train.warmup > 0;
   if (weighted_kl && (c.model.estimator == Estimator::monte_carlo || !normal_prior || two_layers))
-    throw Error("--beta and --warmup weight estimator B's analytic KL; this model's bound has none (estimator A, a "
-                "mixture or VampPrior, or two stochastic layers)");
+    throw Error(
+        "--beta and --warmup weight estimator B's analytic KL; this model's bound has none (estimator A, a "
+        "mixture or VampPrior, or two stochastic layers)");
   if (c.model.likelihood != Likelihood::bernoulli && c.train.binarize != "none")
     throw Error(fmt::format("a {} decoder models grey levels: use --binarize none (its density on 0/1 pixels {})",
                             to_string(c.model.likelihood),

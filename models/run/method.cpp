@@ -22,8 +22,7 @@ std::string previous_companion(const std::string& path) {
 void write_companion(const std::string& path, const std::function<void(const std::string&)>& write) {
   std::error_code ec;
   if (fs::exists(path)) fs::rename(path, previous_companion(path), ec);
-  if (ec)
-    throw Error(fmt::format("cannot rename '{}' to '{}': {}", path, previous_companion(path), ec.message()));
+  if (ec) throw Error(fmt::format("cannot rename '{}' to '{}': {}", path, previous_companion(path), ec.message()));
   write(path);
 }
 

@@ -57,7 +57,8 @@ std::unique_ptr<LatentVariableModel<float>> load_run_model(const std::string& ru
   const VaeRunConfig config = load_vae_run_config(run_dir);
   Rng rng(0);
   auto model = make_model(config.model, rng);
-  const std::string path = path_in(run_dir, which == "best" ? "checkpoint_best.safetensors" : "checkpoint_last.safetensors");
+  const std::string path =
+      path_in(run_dir, which == "best" ? "checkpoint_best.safetensors" : "checkpoint_last.safetensors");
   if (!fs::exists(path))
     throw Error(fmt::format("'{}' does not exist yet: the run has not reached its first evaluation", path));
   nn::load_checkpoint<float>(path, *model, nullptr, rename_for(config.model));

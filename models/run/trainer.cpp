@@ -65,8 +65,8 @@ Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model
       rng_(config.seed + 1) {
   config.validate();
   if (train_.dim() != model.x_dim())
-    throw Error(fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(),
-                            model.x_dim()));
+    throw Error(
+        fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(), model.x_dim()));
   if (config.train_size > 0 && config.train_size < train_.size())  // N_train of Figure 3
     train_.x = first_rows(train_.x, config.train_size);
   if (config.binarize == "threshold") {
@@ -88,9 +88,7 @@ Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model
 
 Trainer::~Trainer() = default;
 
-void Trainer::write_config() const {
-  write_file_atomically(path_in(dir_, kConfig), run_config_.dump(2) + "\n");
-}
+void Trainer::write_config() const { write_file_atomically(path_in(dir_, kConfig), run_config_.dump(2) + "\n"); }
 
 bool Trainer::train(const ProgressFn& progress, const std::atomic<bool>* stop) {
   if (fs::exists(path_in(dir_, kConfig)))

@@ -83,14 +83,14 @@ template <class T>
 Var<T> TwoLayerVae<T>::log_importance_weights(const Var<T>& x, Rng& rng, std::size_t k) const {
   if (k == 0) throw Error("TwoLayerVae: needs at least one importance sample");
   if (x.dim() != 2 || x.shape()[1] != config_.x_dim)
-    throw ShapeError(fmt::format("TwoLayerVae: x has shape {}, expected (batch, {})", shape_str(x.shape()),
-                                 config_.x_dim));
+    throw ShapeError(
+        fmt::format("TwoLayerVae: x has shape {}, expected (batch, {})", shape_str(x.shape()), config_.x_dim));
   const auto q1 = q_z1_(x);
   const Var<T> z1 = q1.rsample(rng, {k});  // z₁ ~ q(z₁|x)    (K, batch, z1)
   const auto q2 = q_z2_(z1);
   const Var<T> z2 = q2.rsample(rng);  // z₂ ~ q(z₂|z₁)   (K, batch, z2)
   return decoder_(z1).log_prob(x) + p_z1_(z2).log_prob(z1) + prior_->log_prob(z2)  // log p(x, z₁, z₂)
-         - q1.log_prob(z1) - q2.log_prob(z2);                                        // − log q(z₁, z₂|x)
+         - q1.log_prob(z1) - q2.log_prob(z2);                                      // − log q(z₁, z₂|x)
 }
 
 template <class T>

@@ -43,7 +43,9 @@ nlohmann::json VaeConfig::to_json() const {
           {"hidden", hidden},
           {"activation", nn::to_string(activation)},
           {"likelihood", models::to_string(likelihood)},
-          {"estimator", estimator == Estimator::analytic_kl ? "B" : estimator == Estimator::monte_carlo ? "A" : "auto"},
+          {"estimator", estimator == Estimator::analytic_kl   ? "B"
+                        : estimator == Estimator::monte_carlo ? "A"
+                                                              : "auto"},
           {"samples", samples},
           {"init_std", init_std},
           {"prior", prior},
@@ -100,7 +102,7 @@ PixelDecoder<T>::PixelDecoder(const VaeConfig& c, std::size_t in, const std::vec
     head = gaussian_.get();
   } else {  // y = σ(W₂ tanh(W₁z + b₁) + b₂)   App. C.1
     bernoulli_ = std::make_unique<nn::BernoulliMlp<T>>(in, hidden, c.x_dim, rng, c.activation,
-                                                        c.likelihood == Likelihood::continuous_bernoulli);
+                                                       c.likelihood == Likelihood::continuous_bernoulli);
     head = bernoulli_.get();
   }
   // The head's parts are the decoder's own: "decoder.trunk.0.weight", "decoder.logits.bias".
@@ -123,8 +125,8 @@ Vae<T>::Vae(const VaeConfig& config, Rng& rng, std::unique_ptr<Prior<T>> prior)
     for (auto& [name, p] : this->named_parameters()) nn::init::normal_(*p, rng, 0.0, config.init_std);
   prior_ = prior ? std::move(prior) : make_prior<T>(config.prior, config.z_dim, encoder_, rng);  // its own init
   if (prior_->dim() != config.z_dim)
-    throw Error(fmt::format("Vae: the prior '{}' is over {} dimensions but z_dim is {}", prior_->name(),
-                            prior_->dim(), config.z_dim));
+    throw Error(fmt::format("Vae: the prior '{}' is over {} dimensions but z_dim is {}", prior_->name(), prior_->dim(),
+                            config.z_dim));
   this->register_module("prior", *prior_);
   // Estimator B needs KL(q ‖ p) in closed form: ask the registry about the two families.
   Tape<T> tape;
@@ -133,9 +135,10 @@ Vae<T>::Vae(const VaeConfig& config, Rng& rng, std::unique_ptr<Prior<T>> prior)
   const auto p = prior_->distribution(tape);
   const bool pair = dist::has_kl<T>(q, *p);
   if (config.estimator == Estimator::analytic_kl && !pair)
-    throw Error(fmt::format("estimator B (the analytic KL) needs kl_divergence({}, {}), which is not registered for "
-                            "the prior '{}': use estimator A or auto",
-                            q.type_name(), p->type_name(), prior_->name()));
+    throw Error(
+        fmt::format("estimator B (the analytic KL) needs kl_divergence({}, {}), which is not registered for "
+                    "the prior '{}': use estimator A or auto",
+                    q.type_name(), p->type_name(), prior_->name()));
   analytic_kl_ = config.estimator == Estimator::analytic_kl || (config.estimator == Estimator::automatic && pair);
 }
 
@@ -175,7 +178,7 @@ template <class T>
 Var<T> Vae<T>::log_importance_weights(const Var<T>& x, Rng& rng, std::size_t k) const {
   if (k == 0) throw Error("Vae: needs at least one importance sample");
   const auto q = encode(x);
-  const Var<T> z = q.rsample(rng, {k});                              // z_k ~ q_φ(z|x)      (K, batch, z)
+  const Var<T> z = q.rsample(rng, {k});                        // z_k ~ q_φ(z|x)      (K, batch, z)
   return log_likelihood(x, z) + log_prior(z) - q.log_prob(z);  // log p(x, z_k) − log q(z_k|x)
 }
 
@@ -184,11 +187,11 @@ typename Vae<T>::WakeSleep Vae<T>::wake_sleep(const Var<T>& x, Rng& rng) const {
   const std::size_t m = x.shape()[0];
   // Wake: a posterior sample from the recognition model, then maximum likelihood for θ on (x, z).
   const auto q = encode(x);
-  const Var<T> z = q.sample(rng);                                   // z ~ q_φ(z|x), a constant
+  const Var<T> z = q.sample(rng);                                 // z ~ q_φ(z|x), a constant
   const Var<T> log_joint = decode(z).log_prob(x) + log_prior(z);  // log p_θ(x|z) + log p(z)
   // Sleep: a fantasy from the generative model, then maximum likelihood for φ on (x̃, z̃).
   const Var<T> z_dream = x.tape().constant(sample_prior(rng, m));  // z̃ ~ p(z)
-  const Var<T> x_dream = decode(z_dream).sample(rng);               // x̃ ~ p_θ(x|z̃), a constant
+  const Var<T> x_dream = decode(z_dream).sample(rng);              // x̃ ~ p_θ(x|z̃), a constant
   const Var<T> log_q_dream = encode(x_dream).log_prob(z_dream);
   return {-(mean(log_joint) + mean(log_q_dream)), log_joint - q.log_prob(z)};
 }
@@ -204,7 +207,8 @@ std::string legacy_vae_parameter_name(const std::string& name, Likelihood likeli
       !starts("decoder.log_var."))
     return "decoder.trunk." + rest(8);
   if (starts("out_log_var.")) return "decoder.log_var." + rest(12);
-  if (starts("out.")) return std::string(likelihood == Likelihood::gaussian ? "decoder.mu." : "decoder.logits.") + rest(4);
+  if (starts("out."))
+    return std::string(likelihood == Likelihood::gaussian ? "decoder.mu." : "decoder.logits.") + rest(4);
   return name;
 }
 

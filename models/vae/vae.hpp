@@ -42,7 +42,7 @@ struct VaeConfig {
   nn::Activation activation = nn::Activation::tanh;
   Likelihood likelihood = Likelihood::bernoulli;
   Estimator estimator = Estimator::automatic;  // B with N(0, I) (the paper), A with priors that have no KL pair
-  std::size_t samples = 1;       // L, samples of z per data point
+  std::size_t samples = 1;                     // L, samples of z per data point
   double init_std = 0.01;        // every network parameter ~ N(0, init_std²) as in the paper; 0: PyTorch's default
   std::string prior = "normal";  // normal | mog:K | vamp:K (models/priors/make_prior.hpp)
   // A second stochastic layer (IWAE paper §5): z₂_dim > 0 makes the model q(z₁|x) q(z₂|z₁),

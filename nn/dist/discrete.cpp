@@ -158,10 +158,11 @@ template <class T>
 Shape independent_batch(const Distribution<T>& base, std::size_t n) {
   const Shape& b = base.batch_shape();
   if (n > b.size())
-    throw ShapeError(fmt::format("Independent: cannot reinterpret {} batch dims of {} with batch shape {} (it has {}): give the "
-                                 "base parameters of the full shape, or for N(0, I) use "
-                                 "tapir::dist::standard_normal(tape, batch_shape, event_shape)",
-                                 n, base.type_name(), shape_str(b), b.size()));
+    throw ShapeError(
+        fmt::format("Independent: cannot reinterpret {} batch dims of {} with batch shape {} (it has {}): give the "
+                    "base parameters of the full shape, or for N(0, I) use "
+                    "tapir::dist::standard_normal(tape, batch_shape, event_shape)",
+                    n, base.type_name(), shape_str(b), b.size()));
   return Shape(b.begin(), b.end() - static_cast<std::ptrdiff_t>(n));
 }
 template <class T>

@@ -103,7 +103,8 @@ TEST_CASE("the mixture prior: its density in closed form, its gradients, the Mon
     }
     CHECK(lp(i) == doctest::Approx(std::log(s)).epsilon(1e-12));
   }
-  check_parameter_gradients(prior, [&](Tape<double>& t) { return sum(prior.log_prob(t.constant(z))); }, "mixture");
+  check_parameter_gradients(
+      prior, [&](Tape<double>& t) { return sum(prior.log_prob(t.constant(z))); }, "mixture");
 
   // In a VAE: no analytic KL against a mixture, so `auto` is estimator A, and B is refused.
   Vae<double> vae(tiny("mog:3"), rng);
@@ -116,7 +117,12 @@ TEST_CASE("the mixture prior: its density in closed form, its gradients, the Mon
   // The bound's gradient reaches the prior's parameters (fixed ε: the same generator state each time).
   const Array<double> x = binary_data(3, 6, 4);
   check_parameter_gradients(
-      vae, [&](Tape<double>& t) { Rng r(9); return sum(vae.elbo(t.constant(x), r)); }, "VAE with a mixture prior");
+      vae,
+      [&](Tape<double>& t) {
+        Rng r(9);
+        return sum(vae.elbo(t.constant(x), r));
+      },
+      "VAE with a mixture prior");
 }
 
 TEST_CASE("the VampPrior is the mixture of the encoder's posteriors at its pseudo-inputs") {
@@ -140,7 +146,12 @@ TEST_CASE("the VampPrior is the mixture of the encoder's posteriors at its pseud
   CHECK_FALSE(vae.analytic_kl());
   const Array<double> x = binary_data(3, 6, 5);
   check_parameter_gradients(
-      vae, [&](Tape<double>& t) { Rng r(9); return sum(vae.elbo(t.constant(x), r)); }, "VAE with a VampPrior");
+      vae,
+      [&](Tape<double>& t) {
+        Rng r(9);
+        return sum(vae.elbo(t.constant(x), r));
+      },
+      "VAE with a VampPrior");
 }
 
 TEST_CASE("a user's prior plugs into the VAE; its bound is the Monte Carlo form") {
@@ -156,8 +167,14 @@ TEST_CASE("a user's prior plugs into the VAE; its bound is the Monte Carlo form"
                     xt::eval(xt::view(vae.log_importance_weights(tape.constant(x), r2, 1).value(), 0, xt::all())),
                     1e-12);
   check_parameter_gradients(
-      vae, [&](Tape<double>& t) { Rng r(9); return sum(vae.elbo(t.constant(x), r)); }, "VAE with a Laplace prior");
-  check_throws_with([&] { Vae<double> v(tiny(), rng, std::make_unique<LaplacePrior>(3)); }, {"3 dimensions", "z_dim is 2"});
+      vae,
+      [&](Tape<double>& t) {
+        Rng r(9);
+        return sum(vae.elbo(t.constant(x), r));
+      },
+      "VAE with a Laplace prior");
+  check_throws_with([&] { Vae<double> v(tiny(), rng, std::make_unique<LaplacePrior>(3)); },
+                    {"3 dimensions", "z_dim is 2"});
 }
 
 TEST_CASE("two stochastic layers: log p(x) by quadrature, by IWAE and by AIS agree") {
@@ -214,7 +231,12 @@ TEST_CASE("two stochastic layers: log p(x) by quadrature, by IWAE and by AIS agr
   test::check_close(ais, exact, 0.02);
   // The bound's gradients, every parameter, at fixed ε.
   check_parameter_gradients(
-      model, [&](Tape<double>& t) { Rng q(9); return sum(model.elbo(t.constant(x), q)); }, "two-layer VAE");
+      model,
+      [&](Tape<double>& t) {
+        Rng q(9);
+        return sum(model.elbo(t.constant(x), q));
+      },
+      "two-layer VAE");
 }
 
 TEST_CASE("the trainer runs a model and a method it has never seen, and resumes them exactly") {
@@ -312,8 +334,10 @@ TEST_CASE("a run directory written before the parts refactor (old parameter name
   c.train.eval_every = 500;
   CHECK(train_vae(c, tmp / "run"));
   // Rename the tensors as the old Vae named them.
-  const std::map<std::string, std::string> old{{"encoder.trunk.", "encoder."}, {"encoder.mu.", "mu."},
-                                               {"encoder.log_var.", "log_var."}, {"decoder.trunk.", "decoder."},
+  const std::map<std::string, std::string> old{{"encoder.trunk.", "encoder."},
+                                               {"encoder.mu.", "mu."},
+                                               {"encoder.log_var.", "log_var."},
+                                               {"decoder.trunk.", "decoder."},
                                                {"decoder.logits.", "out."}};
   for (const char* file : {"checkpoint_last.safetensors", "checkpoint_best.safetensors"}) {
     auto t = nn::read_safetensors((fs::path(tmp / "run") / file).string());

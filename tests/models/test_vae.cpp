@@ -53,10 +53,11 @@ TEST_CASE("parameter names and shapes follow the paper's networks") {
                                           "decoder.trunk.0.weight", "decoder.trunk.0.bias", "decoder.mu.weight",
                                           "decoder.mu.bias", "decoder.log_var.weight", "decoder.log_var.bias"});
   // Checkpoints written before the parts refactor map onto these names.
-  const std::vector<std::string> old{"encoder.0.weight", "encoder.0.bias", "mu.weight", "mu.bias",
-                                     "log_var.weight", "log_var.bias", "decoder.0.weight", "decoder.0.bias",
-                                     "out.weight", "out.bias", "out_log_var.weight", "out_log_var.bias"};
-  for (std::size_t i = 0; i < old.size(); ++i) CHECK(legacy_vae_parameter_name(old[i], Likelihood::gaussian) == names[i]);
+  const std::vector<std::string> old{"encoder.0.weight", "encoder.0.bias", "mu.weight",          "mu.bias",
+                                     "log_var.weight",   "log_var.bias",   "decoder.0.weight",   "decoder.0.bias",
+                                     "out.weight",       "out.bias",       "out_log_var.weight", "out_log_var.bias"};
+  for (std::size_t i = 0; i < old.size(); ++i)
+    CHECK(legacy_vae_parameter_name(old[i], Likelihood::gaussian) == names[i]);
   CHECK(legacy_vae_parameter_name("out.weight", Likelihood::bernoulli) == "decoder.logits.weight");
   CHECK(legacy_vae_parameter_name("decoder.trunk.0.weight", Likelihood::bernoulli) == "decoder.trunk.0.weight");
   Tape<double> tape;

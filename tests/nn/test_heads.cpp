@@ -87,7 +87,8 @@ TEST_CASE("standard_normal: any batch and event shape, with the closed-form dens
   const Array<double> lp = p.log_prob(tape.constant(z)).value();
   REQUIRE(lp.shape() == Shape{5, 3});
   double want = 0;
-  for (std::size_t i = 0; i < 4; ++i) want += -0.5 * (z(0, 0, i / 2, i % 2) * z(0, 0, i / 2, i % 2) + std::log(2 * M_PI));
+  for (std::size_t i = 0; i < 4; ++i)
+    want += -0.5 * (z(0, 0, i / 2, i % 2) * z(0, 0, i / 2, i % 2) + std::log(2 * M_PI));
   CHECK(lp(0, 0) == doctest::Approx(want).epsilon(1e-12));
   // KL against q = N(μ, σ²) is registered (the VAE's estimator B).
   const auto q = dist::standard_normal<double>(tape, {3}, {2, 2});
@@ -101,15 +102,21 @@ TEST_CASE("shape errors name the family and the user's shapes") {
   test::check_throws_with([&] { dist::Independent<double>(dist::Normal<double>(zero, one), 1); },
                           {"Independent", "standard_normal"});
   const auto p = dist::standard_normal<double>(tape, {3}, {2});
-  test::check_throws_with([&] { p.log_prob(tape.constant(test::rand({3, 5}, 1))); },
-                          {"Independent(Normal, 1).log_prob", "(3, 5)", "(3, 2)"});
+  test::check_throws_with(
+      [&] {
+        p.log_prob(tape.constant(test::rand({3, 5}, 1)));
+      },
+      {"Independent(Normal, 1).log_prob", "(3, 5)", "(3, 2)"});
   const dist::Categorical<double> pi(tape.constant(Array<double>(Shape{4}, 0.0)));
   const dist::Independent<double> comps(
       dist::Normal<double>(tape.constant(test::rand({4, 2}, 2)), tape.constant(Array<double>(Shape{4, 2}, 1.0))), 1);
   const dist::MixtureSameFamily<double> mix(pi, comps);
   CHECK(mix.log_prob(tape.constant(test::rand({7, 2}, 3))).shape() == Shape{7});
-  test::check_throws_with([&] { mix.log_prob(tape.constant(test::rand({7, 3}, 3))); },
-                          {"MixtureSameFamily(Independent(Normal, 1)).log_prob", "(7, 3)", "(2,)"});
+  test::check_throws_with(
+      [&] {
+        mix.log_prob(tape.constant(test::rand({7, 3}, 3)));
+      },
+      {"MixtureSameFamily(Independent(Normal, 1)).log_prob", "(7, 3)", "(2,)"});
   // Components whose batch shape does not end in K: named with both shapes.
   const dist::Independent<double> wrong(
       dist::Normal<double>(tape.constant(test::rand({3, 2}, 2)), tape.constant(Array<double>(Shape{3, 2}, 1.0))), 1);
