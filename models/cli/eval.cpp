@@ -8,7 +8,7 @@
 
 #include "models/cli/commands.hpp"
 #include "models/inference/latent_inference.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 
 namespace tapir::cli {
 

@@ -8,7 +8,7 @@
 #include "models/data/image.hpp"
 #include "models/experiments/manifold.hpp"
 #include "models/experiments/pictures.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 
 namespace tapir::cli {
 

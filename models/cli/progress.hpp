@@ -7,7 +7,7 @@
 #include <string>
 
 #include "models/experiments/observer.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 
 namespace tapir::cli {
 

@@ -9,7 +9,7 @@
 #include "models/cli/progress.hpp"
 #include "models/experiments/report.hpp"
 #include "models/priors/make_prior.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 
 namespace tapir::cli {
 

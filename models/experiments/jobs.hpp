@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "models/experiments/observer.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 
 namespace tapir::models::experiments {
 

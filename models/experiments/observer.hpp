@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 
 namespace tapir::models::experiments {
 

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "autodiff/array.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 #include "models/vae/vae.hpp"
 
 namespace tapir::models::experiments {

@@ -1,4 +1,4 @@
-// tapir/models/run/method.hpp — Method: how a model learns from a minibatch. The trainer (trainer.hpp)
+// tapir/models/run/method.hpp — Method: how a model learns from a minibatch. The trainer (train/trainer.hpp)
 // owns the loop, the schedule, evaluation, the curve, checkpoints, resume, Ctrl-C and progress, and
 // calls a Method for everything that differs between AEVB, IWAE, wake-sleep, MCEM and AVB — without
 // asking which one it runs.

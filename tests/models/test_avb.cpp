@@ -9,7 +9,7 @@
 #include "autodiff/check.hpp"
 #include "cli/synthetic_data.hpp"
 #include "models/avb/avb.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/optim/adam.hpp"
 #include "temp_dir.hpp"

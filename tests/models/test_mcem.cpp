@@ -8,7 +8,7 @@
 #include "models/data/dataset.hpp"
 #include "models/inference/latent_inference.hpp"
 #include "models/mcem/mcem.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 #include "nn/optim/optim.hpp"
 #include "temp_dir.hpp"
 

@@ -11,7 +11,7 @@
 #include "models/inference/latent_inference.hpp"
 #include "models/priors/mixture.hpp"
 #include "models/priors/vamp.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 #include "nn/optim/optim.hpp"
 #include "temp_dir.hpp"
 

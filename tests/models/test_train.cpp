@@ -9,7 +9,7 @@
 
 #include "autodiff/check.hpp"
 #include "cli/synthetic_data.hpp"
-#include "models/run/run.hpp"
+#include "models/train/run.hpp"
 #include "nn/checkpoint.hpp"
 #include "temp_dir.hpp"
 

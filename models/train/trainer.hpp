@@ -1,4 +1,4 @@
-// tapir/models/run/trainer.hpp — the one training loop of tapir, for any LatentVariableModel and any
+// tapir/models/train/trainer.hpp — the one training loop of tapir, for any LatentVariableModel and any
 // Method: minibatches, the schedule, evaluation points, curve.csv, checkpoints, exact resume, Ctrl-C
 // and progress. It never asks which method it runs.
 //

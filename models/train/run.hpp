@@ -1,4 +1,4 @@
-// tapir/models/run/run.hpp — tapir's own runs (`tapir train`, `eval`, `reproduce`) as a library API: a
+// tapir/models/train/run.hpp — tapir's own runs (`tapir train`, `eval`, `reproduce`) as a library API: a
 // model built from a VaeRunConfig, trained by the Trainer with the configured Method, and loaded back
 // from its run directory. Includes what a caller of the run API needs.
 #pragma once
@@ -12,7 +12,7 @@
 #include "models/run/config.hpp"
 #include "models/run/curve.hpp"
 #include "models/run/evaluate.hpp"
-#include "models/run/trainer.hpp"
+#include "models/train/trainer.hpp"
 #include "models/vae/two_layer_vae.hpp"
 #include "models/vae/vae.hpp"
 

@@ -1,5 +1,5 @@
-// tapir/models/run/trainer.cpp — the training loop (see trainer.hpp).
-#include "models/run/trainer.hpp"
+// tapir/models/train/trainer.cpp — the training loop (see trainer.hpp).
+#include "models/train/trainer.hpp"
 
 #include <fmt/format.h>
 

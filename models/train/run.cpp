@@ -1,5 +1,5 @@
-// tapir/models/run/run.cpp — tapir's own runs: models from their configuration, train / resume, loading.
-#include "models/run/run.hpp"
+// tapir/models/train/run.cpp — tapir's own runs: models from their configuration, train / resume, loading.
+#include "models/train/run.hpp"
 
 #include <fmt/format.h>
 
