@@ -26,7 +26,9 @@ class Prior : public nn::Module<T> {
   virtual std::string name() const = 0;
   /// p(z) on `tape`, batch shape (), event shape (dim,). Valid until tape.clear().
   virtual std::unique_ptr<dist::Distribution<T>> distribution(Tape<T>& tape) const = 0;
-  /// log p(z) for z (..., dim) → (...).
+  /// log p(z) for z (..., dim) → (...). Everything but the analytic KL uses this (the Monte Carlo bound,
+  /// IWAE, AIS, HMC): override it (and sample()) when a faster form exists, consistently with
+  /// distribution().
   virtual Var<T> log_prob(const Var<T>& z) const { return distribution(z.tape())->log_prob(z); }
   /// n draws z ~ p(z), (n, dim), no gradient.
   virtual Array<T> sample(Rng& rng, std::size_t n) const {

@@ -174,10 +174,10 @@ void check_combination(const VaeRunConfig& c) {
                     "none: use --estimator A or auto",
                     c.model.prior, two_layers ? " with two stochastic layers" : ""));
   const bool weighted_kl = c.train.beta != 1.0 || c.train.warmup > 0;
-  if (weighted_kl && (c.model.estimator == Estimator::monte_carlo || !normal_prior || two_layers))
+  if (weighted_kl && two_layers)
     throw Error(
-        "--beta and --warmup weight estimator B's analytic KL; this model's bound has none (estimator A, a "
-        "mixture or VampPrior, or two stochastic layers)");
+        "--beta and --warmup weight a one-layer VAE's KL term (analytic, or Monte Carlo with estimator A); "
+        "the two-layer bound does not split that way");
   if (c.model.likelihood != Likelihood::bernoulli && c.train.binarize != "none")
     throw Error(fmt::format("a {} decoder models grey levels: use --binarize none (its density on 0/1 pixels {})",
                             to_string(c.model.likelihood),

@@ -171,7 +171,10 @@ Var<T> Vae<T>::elbo(const Var<T>& x, Rng& rng, double beta) const {
   const auto p = prior_->distribution(x.tape());       // p(z)
   if (analytic_kl_)                                    // eq. 7 (estimator B)
     return mean(log_px_z, 0) - dist::kl_divergence<T>(q, *p) * static_cast<T>(beta);
-  return mean(log_px_z + p->log_prob(z) - q.log_prob(z), 0);  // eq. 6 (estimator A)
+  // (log p(z) through the prior's own log_prob, as log_prior() and so IWAE and AIS see it.)
+  if (beta == 1.0) return mean(log_px_z + log_prior(z) - q.log_prob(z), 0);  // eq. 6 (estimator A)
+  // β on the Monte Carlo KL term log p(z) − log q(z|x) (warm-up with priors that have no analytic KL).
+  return mean(log_px_z + (log_prior(z) - q.log_prob(z)) * static_cast<T>(beta), 0);
 }
 
 template <class T>

@@ -114,6 +114,14 @@ TEST_CASE("the mixture prior: its density in closed form, its gradients, the Mon
   b.estimator = Estimator::analytic_kl;
   check_throws_with([&] { Vae<double> v(b, rng); }, {"estimator B", "MixtureSameFamily", "mog:3"});
   check_throws_with([&] { Vae<double> v(tiny("mog:0"), rng); }, {"mog:0", "normal, mog:K or vamp:K"});
+  // β (KL warm-up) weighs the Monte Carlo KL term, so the bound is linear in β at fixed ε.
+  {
+    Tape<double> t;
+    const Array<double> xb = binary_data(3, 6, 8);
+    Rng r0(4), r1(4), rh(4);
+    const Array<double> b0 = vae.elbo(t.constant(xb), r0, 0.0).value(), b1 = vae.elbo(t.constant(xb), r1, 1.0).value();
+    test::check_close(vae.elbo(t.constant(xb), rh, 0.5).value(), Array<double>(0.5 * (b0 + b1)), 1e-12);
+  }
   // The bound's gradient reaches the prior's parameters (fixed ε: the same generator state each time).
   const Array<double> x = binary_data(3, 6, 4);
   check_parameter_gradients(
