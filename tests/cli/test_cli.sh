@@ -135,6 +135,28 @@ done
   --jobs 2 --out "$tmp/am" --progress none >/dev/null 2>"$tmp/err" || fail "reproduce avb-mnist: $(cat "$tmp/err")"
 [ "$(grep -c "^| \(VAE\|AVB\) " "$tmp/am/avb_mnist.md")" -eq 3 ] || fail "avb-mnist table: $(cat "$tmp/am/avb_mnist.md")"
 
+# Priors and two stochastic layers: train, resume, eval (bound, IWAE, AIS) and every picture.
+for variant in "--prior mog:3" "--prior vamp:4" "--latent2 2 --hidden2 8"; do
+  dir="$tmp/parts-$(echo "$variant" | tr -c 'a-z0-9' '_')"
+  # shellcheck disable=SC2086
+  "$tapir" train vae "${small[@]}" $variant --optimizer adam --samples 800 --out "$dir" >/dev/null 2>"$tmp/err" ||
+    fail "train vae $variant: $(cat "$tmp/err")"
+  "$tapir" train --resume "$dir" --samples 1200 --progress none >/dev/null 2>"$tmp/err" ||
+    fail "resume $variant: $(cat "$tmp/err")"
+  "$tapir" eval "$dir" -k 20 --limit 30 --ais-steps 5 --ais-chains 2 >"$tmp/eval.json" 2>"$tmp/err" ||
+    fail "eval $variant: $(cat "$tmp/err")"
+  grep -q '"log_likelihood":-[0-9]' "$tmp/eval.json" || fail "eval $variant: no IWAE estimate: $(cat "$tmp/eval.json")"
+  grep -q '"ais_log_likelihood":-[0-9]' "$tmp/eval.json" || fail "eval $variant: no AIS estimate: $(cat "$tmp/eval.json")"
+  for picture in sample reconstruct; do
+    "$tapir" $picture "$dir" -o "$dir/$picture.png" 2>"$tmp/err" && [ -s "$dir/$picture.png" ] ||
+      fail "$picture $variant: $(cat "$tmp/err")"
+  done
+  "$tapir" manifold "$dir" --dims 0,1 --grid 4 -o "$dir/manifold.png" 2>"$tmp/err" && [ -s "$dir/manifold.png" ] ||
+    fail "manifold $variant: $(cat "$tmp/err")"
+done
+expect_error 2 "mog:0" -- "$tapir" train vae --prior mog:0 --data x --out y
+expect_error 1 "estimator B" -- "$tapir" train vae "${small[@]}" --prior mog:3 --estimator B --out "$tmp/r-b"
+
 # Exact EM.
 "$tapir" em gmm --dataset mnist --data "$tmp/data" --limit 300 -k 3 --covariance diagonal --out "$tmp/gmm.safetensors" \
   >"$tmp/gmm.csv" 2>"$tmp/err" || fail "em gmm: $(cat "$tmp/err")"
