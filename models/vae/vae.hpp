@@ -107,8 +107,9 @@ class Vae : public LatentVariableModel<T> {
   ///   B (eq. 7):  L(x) = −KL(q_φ(z|x) ‖ p(z)) + (1/L) Σ_l log p_θ(x|z_l)
   ///   A (eq. 6):  L(x) = (1/L) Σ_l [log p_θ(x, z_l) − log q_φ(z_l|x)]
   /// with z_l = μ + σ ⊙ ε_l, ε_l ~ N(0, I) (§2.4). `beta` weights the KL term (β-VAE / KL warm-up;
-  /// 1 is the bound itself): −KL in B, the Monte Carlo KL log p(z_l) − log q(z_l|x) in A. Estimator B with a prior that has no
-  /// analytic KL against q throws naming both; `automatic` picks B where it exists.
+  /// 1 is the bound itself): −KL in B, the Monte Carlo KL log p(z_l) − log q(z_l|x) in A. Estimator B
+  /// with a prior that has no analytic KL against q throws naming both; `automatic` picks B where it
+  /// exists.
   Var<T> elbo(const Var<T>& x, Rng& rng, double beta = 1.0) const override;
   /// Whether elbo() uses the analytic KL (estimator B) with this prior.
   bool analytic_kl() const { return analytic_kl_; }
