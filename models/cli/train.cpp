@@ -23,7 +23,7 @@ struct TrainVaeArgs {
   std::size_t latent = 20, latent2 = 0, batch = 0, mc_samples = 0, iwae_k = 0, train_eval_size = 0;
   std::vector<std::size_t> hidden, hidden2;
   long long samples = 0, eval_every = 0, warmup = 0;
-  double lr = 0, beta = 1, weight_decay = -1, init_std = 0.01;
+  double lr = 0, beta = 1, weight_decay = -1, init_std = 0.01, adagrad_accumulator = -1;
   std::size_t ais_points = 200, ais_steps = 100, ais_chains = 4;
   std::uint64_t seed = 1;
 };
@@ -77,6 +77,10 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
   c->add_option("--beta", a.beta, "weight of the KL term (1: the bound)")->check(kNonNegative)->capture_default_str();
   c->add_option("--warmup", a.warmup, "samples over which beta ramps up from 0 (KL warm-up)")->transform(kCount);
   c->add_option("--weight-decay", a.weight_decay, "L2 on weight matrices (default: the paper's N(0,I) prior, 1/N)")
+      ->check(kNonNegative);
+  c->add_option("--adagrad-accumulator", a.adagrad_accumulator,
+                "Adagrad's starting accumulator for the batch-averaged loss (default: 0.01/M^2, the authors' 0.01 "
+                "on their batch-summed gradient)")
       ->check(kNonNegative);
   c->add_option("--ais-points", a.ais_points, "MCEM's curve: AIS log p(x) on this many points of each split")
       ->transform(kPositiveCount)
@@ -147,6 +151,7 @@ models::VaeRunConfig run_config_from(const CLI::App* c, const TrainVaeArgs& a) {
   t.beta = a.beta;
   t.warmup = a.warmup;
   t.weight_decay = a.weight_decay;
+  t.adagrad_accumulator = a.adagrad_accumulator;
   r.model.init_std = a.init_std;
   t.ais_eval_size = a.ais_points;
   t.ais_steps = a.ais_steps;

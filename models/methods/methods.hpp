@@ -11,9 +11,16 @@
 
 #include "models/run/config.hpp"
 #include "models/run/method.hpp"
+#include "nn/optim/adagrad.hpp"
 #include "nn/optim/optimizer.hpp"
 
 namespace tapir::models {
+
+/// Adagrad as the AEVB authors ran it, for tapir's minibatch-averaged loss: their accumulator start 0.01
+/// and ε belong to the minibatch-*summed* gradient M g, so here s₀ = 0.01/M² and ε = 10⁻¹⁰/M give the
+/// same parameters step for step (tests/models/test_train.cpp checks it). `accumulator` ≥ 0 overrides s₀.
+/// Weight decay on weight matrices only (the prior's gradient, as the authors' code applied it).
+optim::AdagradOptions aevb_adagrad_options(double lr, std::size_t batch, double weight_decay, double accumulator = -1);
 
 /// The optimizer of a run (config.optimizer, config.lr unless `lr` > 0) over `params`. With `decay`,
 /// the paper's N(0, I) prior on the weights as weight decay 1/N_train (config.weight_decay < 0) — on

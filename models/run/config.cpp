@@ -19,6 +19,7 @@ nlohmann::json VaeTrainConfig::to_json() const {
                       {"optimizer", optimizer},
                       {"lr", lr},
                       {"weight_decay", weight_decay},
+                      {"adagrad_accumulator", adagrad_accumulator},
                       {"objective", objective},
                       {"iwae_k", iwae_k},
                       {"beta", beta},
@@ -58,6 +59,8 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
         c.lr = it->get<double>();
       else if (k == "weight_decay")
         c.weight_decay = it->get<double>();
+      else if (k == "adagrad_accumulator")
+        c.adagrad_accumulator = it->get<double>();
       else if (k == "objective")
         c.objective = it->get<std::string>();
       else if (k == "iwae_k")
@@ -118,6 +121,9 @@ void VaeTrainConfig::validate() const {
   if (optimizer != "adagrad" && optimizer != "adam")
     fail(fmt::format("--optimizer '{}': expected adagrad or adam", optimizer));
   if (!(lr > 0) || !std::isfinite(lr)) fail(fmt::format("--lr {} must be a positive number", lr));
+  if (std::isnan(adagrad_accumulator) || std::isinf(adagrad_accumulator))
+    fail(fmt::format("--adagrad-accumulator {} must be a finite number (negative: the paper's 0.01/M²)",
+                     adagrad_accumulator));
   if (objective != "elbo" && objective != "iwae")
     fail(fmt::format("--objective '{}': expected elbo or iwae", objective));
   if (objective == "iwae" && iwae_k == 0) fail("--iwae-k must be at least 1");

@@ -22,12 +22,15 @@ struct VaeTrainConfig {
   std::string optimizer = "adagrad";  // adagrad | adam
   double lr = 0.02;                   // global step size
   double weight_decay = -1;           // L2 on weight matrices; < 0: the paper's N(0, I) prior, 1/N
-  std::string objective = "elbo";     // elbo | iwae
-  std::size_t iwae_k = 5;             // K of the IWAE objective
-  double beta = 1.0;                  // weight of the KL term (estimator B)
-  long long warmup = 0;               // samples over which β ramps linearly from 0 to `beta`
-  long long eval_every = 0;           // samples between evaluations; 0: 8 per decade (log spaced)
-  std::size_t train_eval_size = 0;    // training points in the train bound; 0: all
+  // Adagrad's accumulator start s₀ for tapir's minibatch-averaged loss; < 0: the authors' 0.01 on their
+  // minibatch-summed gradient, which is 0.01/M² here (methods.hpp: aevb_adagrad_options).
+  double adagrad_accumulator = -1;
+  std::string objective = "elbo";   // elbo | iwae
+  std::size_t iwae_k = 5;           // K of the IWAE objective
+  double beta = 1.0;                // weight of the KL term (estimator B)
+  long long warmup = 0;             // samples over which β ramps linearly from 0 to `beta`
+  long long eval_every = 0;         // samples between evaluations; 0: 8 per decade (log spaced)
+  std::size_t train_eval_size = 0;  // training points in the train bound; 0: all
   std::uint64_t seed = 1;
   // MCEM has no q and so no bound: its curve holds AIS estimates of log p(x) on the first
   // ais_eval_size points of each split (ais_steps temperatures, ais_chains chains, 10 leapfrog steps).

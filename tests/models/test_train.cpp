@@ -9,8 +9,10 @@
 
 #include "autodiff/check.hpp"
 #include "cli/synthetic_data.hpp"
+#include "models/methods/methods.hpp"
 #include "models/train/run.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/optim/adagrad.hpp"
 #include "temp_dir.hpp"
 
 using namespace tapir;
@@ -62,6 +64,81 @@ TEST_CASE("eval_schedule: log-spaced from ten batches, or every N samples; whole
   }
   CHECK(eval_schedule(1000, 300, 100) == std::vector<long long>{300, 600, 900, 1000});
   CHECK(eval_schedule(50, 0, 100) == std::vector<long long>{50});
+}
+
+namespace {
+/// Parameters (W, b) of y = tanh(x W + b), trained on a fixed batch by `steps` Adagrad steps on either the
+/// minibatch-summed or the minibatch-averaged loss Σ_rows ‖y − t‖² (times 1/M when averaged).
+std::pair<Array<double>, Array<double>> adagrad_steps(const optim::AdagradOptions& o, bool summed, int steps) {
+  Rng rng(3);
+  const Array<double> x = normal<double>(rng, {8, 5}), target = normal<double>(rng, {8, 3}) * 0.5;
+  Parameter<double> w(normal<double>(rng, {5, 3}) * 0.3), b(normal<double>(rng, {3}) * 0.3);
+  optim::Adagrad<double> opt({&w, &b}, o);
+  for (int i = 0; i < steps; ++i) {
+    Tape<double> tape;
+    w.zero_grad();
+    b.zero_grad();
+    const Var<double> y = tanh(linear(tape.constant(x), tape.param(w), tape.param(b)));
+    const Var<double> per_row = sum(square(y - tape.constant(target)), 1);
+    (summed ? sum(per_row) : mean(per_row)).backward();
+    opt.step();
+  }
+  return {w.value(), b.value()};
+}
+}  // namespace
+
+TEST_CASE("the paper's Adagrad: the authors' summed-minibatch update, step for step, on tapir's averaged loss") {
+  // The authors: Adagrad(s₀ = 0.01, ε) on the bound summed over M = 8 rows, prior weight M/N on matrices.
+  const std::size_t m = 8, n_train = 400;
+  optim::AdagradOptions summed;
+  summed.lr = 0.05;
+  summed.initial_accumulator_value = 0.01;
+  summed.weight_decay = double(m) / double(n_train);
+  summed.decay_matrices_only = true;
+  const optim::AdagradOptions averaged = aevb_adagrad_options(0.05, m, 1.0 / double(n_train));
+  CHECK(averaged.initial_accumulator_value == doctest::Approx(0.01 / 64).epsilon(1e-15));
+  CHECK(averaged.decay_matrices_only);
+  const auto [w_sum, b_sum] = adagrad_steps(summed, true, 30);
+  const auto [w_avg, b_avg] = adagrad_steps(averaged, false, 30);
+  for (std::size_t i = 0; i < w_sum.size(); ++i)
+    CHECK(w_avg.data()[i] == doctest::Approx(w_sum.data()[i]).epsilon(1e-12));
+  for (std::size_t i = 0; i < b_sum.size(); ++i)
+    CHECK(b_avg.data()[i] == doctest::Approx(b_sum.data()[i]).epsilon(1e-12));
+  // The old start (0.01 on the averaged loss) takes other, smaller first steps: the check above can fail.
+  const auto [w_old, b_old] = adagrad_steps(aevb_adagrad_options(0.05, m, 1.0 / double(n_train), 0.01), false, 30);
+  double diff = 0;
+  for (std::size_t i = 0; i < w_sum.size(); ++i) diff = std::max(diff, std::abs(w_old.data()[i] - w_sum.data()[i]));
+  CHECK(diff > 1e-3);
+  // Decay on the summed side without M/N (i.e. the averaged side's 1/N used on the sum) also breaks it.
+  optim::AdagradOptions wrong_decay = summed;
+  wrong_decay.weight_decay = 1.0 / double(n_train);
+  const auto [w_wd, b_wd] = adagrad_steps(wrong_decay, true, 30);
+  diff = 0;
+  for (std::size_t i = 0; i < w_sum.size(); ++i) diff = std::max(diff, std::abs(w_wd.data()[i] - w_sum.data()[i]));
+  CHECK(diff > 1e-6);
+}
+
+TEST_CASE("a run's optimizer: Adagrad from 0.01/M², prior 1/N on the weight matrices only, not on biases") {
+  VaeRunConfig c = paper_vae_setup("mnist", 3);
+  c.train.batch = 50;
+  Parameter<float> w(xt::ones<float>({4, 3})), bias(xt::ones<float>({3}));
+  const auto opt = make_optimizer(c.train, {&w, &bias}, 1000);
+  const auto* adagrad = dynamic_cast<const optim::Adagrad<float>*>(opt.get());
+  REQUIRE(adagrad != nullptr);
+  CHECK(adagrad->options().initial_accumulator_value == doctest::Approx(0.01 / 2500).epsilon(1e-12));
+  CHECK(adagrad->options().weight_decay == doctest::Approx(1e-3).epsilon(1e-12));
+  CHECK(adagrad->options().lr == doctest::Approx(0.02));
+  // With a zero loss gradient only the prior acts: g = θ/N on W, nothing on the bias.
+  w.zero_grad();
+  bias.zero_grad();
+  opt->step();
+  const double g = 1e-3, s0 = 0.01 / 2500;
+  const double expected = 1.0 - 0.02 * g / (std::sqrt(s0 + g * g) + 1e-10 / 50);
+  CHECK(double(w.value()(0, 0)) == doctest::Approx(expected).epsilon(1e-6));
+  CHECK(bias.value()(0) == 1.0f);
+  c.train.adagrad_accumulator = 0.01;
+  const auto old = make_optimizer(c.train, {&w, &bias}, 1000);
+  CHECK(dynamic_cast<const optim::Adagrad<float>*>(old.get())->options().initial_accumulator_value == 0.01);
 }
 
 TEST_CASE("train_vae writes config, curve and checkpoints; the bound improves") {
