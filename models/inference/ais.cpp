@@ -49,15 +49,37 @@ AisResult ais(const LatentModel<T>& model, const Array<T>& prior_draws, std::siz
     return model.log_prior(zv) + model.log_likelihood(zv) * static_cast<T>(b);
   };
   HmcOptions hmc_options = o.hmc;
-  hmc_options.groups = n;  // one step size per data point, adapted on the mean over its S chains
+  hmc_options.groups = n;  // one step size per data point
+  AisResult res;
+  // Pilot: adapt ε along the schedule on chains of its own; record the ε each temperature used.
+  std::vector<Array<T>> eps(o.steps + 1, xt::full_like(Array<T>::from_shape({n}), static_cast<T>(o.hmc.step_size)));
+  if (o.hmc.adapt) {
+    if (!model.sample_prior)
+      throw Error("AIS: adapting HMC step sizes needs the model's sample_prior for a pilot run (or hmc.adapt = false)");
+    const std::size_t pilot = o.pilot_chains ? std::min(o.pilot_chains, o.chains) : (o.chains + 3) / 4;
+    Array<T> zp = model.sample_prior(pilot * n, rng);
+    if (zp.dimension() != 2 || zp.shape()[0] != pilot * n || zp.shape()[1] != prior_draws.shape()[1])
+      throw ShapeError(fmt::format("AIS: sample_prior gave {} for {} rows", shape_str(zp.shape()), pilot * n));
+    Hmc<T> pilot_hmc(annealed, pilot * n, hmc_options, model.parameters);
+    for (std::size_t t = 1; t <= o.steps; ++t) {
+      b = beta[t];
+      eps[t] = pilot_hmc.step_sizes();
+      zp = pilot_hmc.step(zp, rng);
+    }
+    res.pilot_acceptance = pilot_hmc.mean_acceptance();
+  }
+  // The scored run: the same schedule with the recorded ε, no adaptation (a kernel fixed in advance).
+  hmc_options.adapt = false;
   Hmc<T> hmc(annealed, rows, hmc_options, model.parameters);
+  res.step_sizes = Array<double>::from_shape({o.steps, n});
   for (std::size_t t = 1; t <= o.steps; ++t) {
     likelihood(z, ll, unused_grad);  // log p(x|z_{t−1})
     for (std::size_t r = 0; r < rows; ++r) log_w(r) += (beta[t] - beta[t - 1]) * double(ll(r));
     b = beta[t];
+    hmc.set_step_sizes(eps[t]);
+    for (std::size_t i = 0; i < n; ++i) res.step_sizes(t - 1, i) = double(eps[t](i));
     z = hmc.step(z, rng);  // a transition that leaves f_t invariant
   }
-  AisResult res;
   res.log_weights = Array<double>::from_shape({o.chains, n});
   std::copy(log_w.begin(), log_w.end(), res.log_weights.begin());  // row = chain · n + point
   res.log_marginal = log_mean_exp_rows(res.log_weights);

@@ -5,8 +5,12 @@
 // 0 = β_0 < … < β_T = 1, with one HMC transition per temperature; the log weight of a chain is
 // Σ_t (β_t − β_{t−1}) log p(x|z_{t−1}), and log p(x) ≈ log (1/S) Σ_s exp(w_s) over S chains. It needs
 // only the prior and the likelihood (no q), so it scores any decoder: a VAE's, wake-sleep's, AVB's.
+// The mean of exp(w_s) is unbiased for p(x) only when each transition's kernel is fixed in advance: the
+// HMC step sizes are therefore adapted in a pilot run (its own chains, then discarded) and replayed,
+// frozen, temperature by temperature in the run that is scored.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "models/inference/hmc.hpp"
@@ -20,22 +24,30 @@ struct LatentModel {
   LogDensityFn<T> log_prior;              // z (R, d) → log p(z_r), (R,)
   LogDensityFn<T> log_likelihood;         // z (R, d) → log p(x_{r mod n} | z_r), (R,)
   std::vector<Parameter<T>*> parameters;  // those the densities use (held fixed while sampling)
+  std::function<Array<T>(std::size_t rows, Rng& rng)> sample_prior;  // rows draws z ~ p(z) (AIS's pilot)
 };
 
 struct AisOptions {
   std::size_t steps = 500;       // temperatures T
   std::size_t chains = 16;       // S per data point
-  HmcOptions hmc{};              // one transition per temperature; ε per data point (its chains' mean acceptance)
+  HmcOptions hmc{};              // one transition per temperature; ε per data point (see pilot_chains)
   bool sigmoid_schedule = true;  // β_t on a sigmoid ramp (Grosse et al.), else linear
+  // With hmc.adapt, a pilot run of this many chains per point (0: ⌈S/4⌉) adapts ε per point and
+  // temperature on its chains' mean acceptance; the scored run replays those ε, frozen. Without
+  // hmc.adapt, every transition uses hmc.step_size and there is no pilot.
+  std::size_t pilot_chains = 0;
 };
 
 struct AisResult {
-  Array<double> log_marginal;  // (n,): log p(x_i) estimates
-  Array<double> log_weights;   // (S, n)
-  double acceptance = 0;       // mean HMC acceptance over the run
+  Array<double> log_marginal;   // (n,): log p(x_i) estimates
+  Array<double> log_weights;    // (S, n)
+  Array<double> step_sizes;     // (T, n): the frozen ε of each temperature's transition, per point
+  double acceptance = 0;        // mean HMC acceptance over the scored run
+  double pilot_acceptance = 0;  // … and over the pilot run (0 without one)
 };
 
-/// AIS for n data points: z starts as S·n draws from `sample_prior` (R = S·n rows).
+/// AIS for n data points: z starts as S·n draws from the prior (R = S·n rows); the pilot run (when
+/// options.hmc.adapt) draws its own starting points with model.sample_prior from `rng`.
 template <class T>
 AisResult ais(const LatentModel<T>& model, const Array<T>& prior_draws, std::size_t n, const AisOptions& options,
               Rng& rng);

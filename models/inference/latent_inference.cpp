@@ -1,6 +1,10 @@
 // tapir/models/inference/latent_inference.cpp — AIS and App. D over LatentVariableModel.
 #include "models/inference/latent_inference.hpp"
 
+#include <fmt/format.h>
+
+#include <xtensor/xview.hpp>
+
 namespace tapir::models {
 
 template <class T>
@@ -11,8 +15,15 @@ DecoderLatentModel<T>::DecoderLatentModel(const LatentVariableModel<T>& model, c
   const LatentVariableModel<T>* m = &model;
   const Array<T>* xs = &tiled;
   latent.log_prior = [m](const Var<T>& z) { return m->log_prior(z); };
-  latent.log_likelihood = [m, xs](const Var<T>& z) { return m->log_likelihood(z.tape().constant(*xs), z); };
+  latent.log_likelihood = [m, xs](const Var<T>& z) {
+    const std::size_t r = z.shape()[0];  // fewer rows (AIS's pilot): x_{r mod n} is the first r rows of `tiled`
+    if (r == xs->shape()[0]) return m->log_likelihood(z.tape().constant(*xs), z);
+    if (r > xs->shape()[0])
+      throw ShapeError(fmt::format("log p(x|z): {} rows of z for {} tiled rows of x", r, xs->shape()[0]));
+    return m->log_likelihood(z.tape().constant(Array<T>(xt::view(*xs, xt::range(0, r), xt::all()))), z);
+  };
   latent.parameters = model.parameters();
+  latent.sample_prior = [m](std::size_t rows, Rng& rng) { return m->sample_prior(rng, rows); };
 }
 
 template <class T>
