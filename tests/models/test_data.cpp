@@ -11,6 +11,7 @@
 #include "autodiff/check.hpp"
 #include "models/data/dataset.hpp"
 #include "models/data/idx.hpp"
+#include "skip.hpp"
 #include "temp_dir.hpp"
 
 using namespace tapir;
@@ -195,12 +196,9 @@ TEST_CASE("BatchIterator covers every example once per epoch, seeded, with a sho
   CHECK(out == Array<float>({{4.f, 5.f}, {0.f, 1.f}}));
 }
 
-TEST_CASE("the real files in ../shared/data (skipped when absent)") {
+TEST_CASE("[optional] the real files in ../shared/data (skipped when absent)") {
   const std::string dir = std::string(TAPIR_SOURCE_DIR) + "/../shared/data";
-  if (!fs::exists(dir + "/mnist/t10k-images-idx3-ubyte.gz")) {
-    MESSAGE("../shared/data not found: skipped");
-    return;
-  }
+  if (!fs::exists(dir + "/mnist/t10k-images-idx3-ubyte.gz")) test::skip_test(dir + " not found");
   Dataset test = load_mnist(dir + "/mnist", Split::test);
   CHECK(test.size() == 10000);
   CHECK(test.dim() == 784);

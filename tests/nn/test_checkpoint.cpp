@@ -13,6 +13,7 @@
 #include "nn/checkpoint.hpp"
 #include "nn/layers.hpp"
 #include "nn/optim/optim.hpp"
+#include "skip.hpp"
 #include "temp_dir.hpp"
 
 using namespace tapir;
@@ -215,11 +216,8 @@ TEST_CASE("the generator state text round-trips and rejects garbage") {
   check_throws_with([] { rng_state_from_string("12:zz"); }, {"malformed"});
 }
 
-TEST_CASE("a 20-line Python reader loads the weights (when python3 is installed)") {
-  if (std::system("python3 --version > /dev/null 2>&1") != 0) {
-    MESSAGE("python3 not found: skipped");
-    return;
-  }
+TEST_CASE("[optional] a 20-line Python reader loads the weights (skipped without python3)") {
+  if (std::system("python3 --version > /dev/null 2>&1") != 0) test::skip_test("python3 not found");
   TempDir dir;
   Rng rng(8);
   Linear<float> lin(3, 2, rng);
