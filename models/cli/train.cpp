@@ -24,6 +24,7 @@ struct TrainVaeArgs {
   std::vector<std::size_t> hidden, hidden2;
   long long samples = 0, eval_every = 0, warmup = 0;
   double lr = 0, beta = 1, weight_decay = -1, init_std = 0.01, adagrad_accumulator = -1;
+  std::string frey_split = "random";
   std::size_t ais_points = 200, ais_steps = 100, ais_chains = 4;
   std::uint64_t seed = 1;
 };
@@ -78,6 +79,10 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
   c->add_option("--warmup", a.warmup, "samples over which beta ramps up from 0 (KL warm-up)")->transform(kCount);
   c->add_option("--weight-decay", a.weight_decay, "L2 on weight matrices (default: the paper's N(0,I) prior, 1/N)")
       ->check(kNonNegative);
+  c->add_option("--frey-split", a.frey_split,
+                "Frey Face's 1765/200 split: random (default; a fixed shuffle, as the authors' code) | contiguous "
+                "(the last 200 frames)")
+      ->check(CLI::IsMember({"random", "contiguous"}));
   c->add_option("--adagrad-accumulator", a.adagrad_accumulator,
                 "Adagrad's starting accumulator for the batch-averaged loss (default: 0.01/M^2, the authors' 0.01 "
                 "on their batch-summed gradient)")
@@ -152,6 +157,7 @@ models::VaeRunConfig run_config_from(const CLI::App* c, const TrainVaeArgs& a) {
   t.warmup = a.warmup;
   t.weight_decay = a.weight_decay;
   t.adagrad_accumulator = a.adagrad_accumulator;
+  t.frey_split = a.frey_split;
   r.model.init_std = a.init_std;
   t.ais_eval_size = a.ais_points;
   t.ais_steps = a.ais_steps;

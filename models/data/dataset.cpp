@@ -2,7 +2,9 @@
 #include "models/data/dataset.hpp"
 
 #include <fmt/format.h>
+
 #include <sys/stat.h>
+#include <numeric>
 
 #include "models/data/idx.hpp"
 
@@ -60,9 +62,11 @@ Dataset load_mnist(const std::string& dir, Split split, const std::string& name)
   return d;
 }
 
-Dataset load_frey(const std::string& dir, Split split) {
+Dataset load_frey(const std::string& dir, Split split, const std::string& order) {
   constexpr std::size_t kFrames = 1965, kRows = 28, kCols = 20, kTrain = 1765;
-  if (split == Split::valid) throw Error("frey has no 'valid' split (train = frames 0–1764, test = 1765–1964)");
+  if (split == Split::valid) throw Error("frey has no 'valid' split (1765 training frames, 200 test frames)");
+  if (order != "random" && order != "contiguous")
+    throw Error(fmt::format("Frey Face split '{}': expected random or contiguous", order));
   std::vector<std::uint8_t> faces;  // frame after frame, each 28×20 row-major
   const std::string mat = dir + "/frey_rawface.mat";
   if (exists(mat)) {
@@ -78,16 +82,23 @@ Dataset load_frey(const std::string& dir, Split split) {
     faces = std::move(a.values);
   }
   const std::size_t d = kRows * kCols;
+  std::vector<std::size_t> frames(kFrames);
+  std::iota(frames.begin(), frames.end(), std::size_t(0));
+  if (order == "random") {  // a fixed order, the same on every machine (tapir's own generator)
+    Rng rng(kFrames);
+    for (std::size_t i = kFrames - 1; i > 0; --i) std::swap(frames[i], frames[rng.below(i + 1)]);
+  }
   const std::size_t first = split == Split::train ? 0 : kTrain,
                     count = split == Split::train ? kTrain : kFrames - kTrain;
+  std::vector<std::uint8_t> picked(count * d);
+  for (std::size_t i = 0; i < count; ++i)
+    std::copy_n(faces.begin() + static_cast<long>(frames[first + i] * d), d, picked.begin() + static_cast<long>(i * d));
   Dataset out;
   out.name = "frey";
   out.split = split;
   out.rows = kRows;
   out.cols = kCols;
-  out.x = to_float(std::vector<std::uint8_t>(faces.begin() + static_cast<long>(first * d),
-                                             faces.begin() + static_cast<long>((first + count) * d)),
-                   count, d);
+  out.x = to_float(picked, count, d);
   return out;
 }
 
@@ -114,10 +125,10 @@ Dataset load_binarized_mnist(const std::string& dir, Split split) {
   return d;
 }
 
-Dataset load_dataset(const std::string& name, const std::string& dir, Split split) {
+Dataset load_dataset(const std::string& name, const std::string& dir, Split split, const std::string& frey_split) {
   if (name == "mnist") return load_mnist(dir, split, "mnist");
   if (name == "fashion-mnist") return load_mnist(dir, split, "fashion-mnist");
-  if (name == "frey") return load_frey(dir, split);
+  if (name == "frey") return load_frey(dir, split, frey_split);
   if (name == "binarized-mnist") return load_binarized_mnist(dir, split);
   throw Error(fmt::format("unknown dataset '{}' (expected mnist, fashion-mnist, frey or binarized-mnist)", name));
 }

@@ -34,17 +34,22 @@ struct Dataset {
 Dataset load_mnist(const std::string& dir, Split split, const std::string& name = "mnist");
 
 /// Frey Face from `dir`/frey_rawface.mat (MAT variable `ff`, 560 × 1965, each column a 28 × 20
-/// row-major face) or else `dir`/frey-faces-idx3-ubyte. There is no official split; tapir's is fixed:
-/// test = the last 200 frames (1765–1964, a contiguous stretch of the video, so test faces are not
-/// near-copies of training frames), train = frames 0–1764.
-Dataset load_frey(const std::string& dir, Split split);
+/// row-major face) or else `dir`/frey-faces-idx3-ubyte. There is no official split; tapir has two, each
+/// 1765 training and 200 test frames:
+/// - "random" (the default): the frames in a fixed pseudo-random order (Fisher–Yates with Rng(1965)),
+///   the first 1765 for training — as the AEVB authors' own code shuffled the frames before splitting;
+///   test faces then have near-copies among the training frames (neighbours in the video);
+/// - "contiguous": test = the last 200 frames (1765–1964, a stretch of the video the model never sees),
+///   train = frames 0–1764 (tapir's split before 2026-11-27; a harder, out-of-stretch test).
+Dataset load_frey(const std::string& dir, Split split, const std::string& order = "random");
 
 /// The statically binarised MNIST: binarized-mnist-{train,valid,test}-idx3-ubyte[.gz] in `dir`
 /// (or binarized_mnist_{train,valid,test}.amat, MAT variable X, N × 784).
 Dataset load_binarized_mnist(const std::string& dir, Split split);
 
-/// Loads by name: "mnist" | "fashion-mnist" | "frey" | "binarized-mnist".
-Dataset load_dataset(const std::string& name, const std::string& dir, Split split);
+/// Loads by name: "mnist" | "fashion-mnist" | "frey" | "binarized-mnist"; `frey_split` is Frey Face's order.
+Dataset load_dataset(const std::string& name, const std::string& dir, Split split,
+                     const std::string& frey_split = "random");
 
 /// x := (x > threshold) in place; records "threshold".
 void binarize_threshold(Dataset& d, float threshold = 0.5f);

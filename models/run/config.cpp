@@ -13,6 +13,7 @@ nlohmann::json VaeTrainConfig::to_json() const {
   nlohmann::json j = {{"method", method},
                       {"dataset", dataset},
                       {"data_dir", data_dir},
+                      {"frey_split", frey_split},
                       {"binarize", binarize},
                       {"batch", batch},
                       {"samples", samples},
@@ -38,6 +39,7 @@ nlohmann::json VaeTrainConfig::to_json() const {
 
 VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
   VaeTrainConfig c;
+  c.frey_split = "contiguous";  // runs written before the key existed used the contiguous split
   try {
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& k = it.key();
@@ -47,6 +49,8 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
         c.dataset = it->get<std::string>();
       else if (k == "data_dir")
         c.data_dir = it->get<std::string>();
+      else if (k == "frey_split")
+        c.frey_split = it->get<std::string>();
       else if (k == "binarize")
         c.binarize = it->get<std::string>();
       else if (k == "batch")
@@ -111,6 +115,8 @@ void VaeTrainConfig::validate() const {
     fail("an AIS curve needs positive ais_eval_size, ais_steps and ais_chains");
   if (dataset != "mnist" && dataset != "fashion-mnist" && dataset != "frey" && dataset != "binarized-mnist")
     fail(fmt::format("--dataset '{}': expected mnist, fashion-mnist, frey or binarized-mnist", dataset));
+  if (frey_split != "random" && frey_split != "contiguous")
+    fail(fmt::format("--frey-split '{}': expected random or contiguous", frey_split));
   if (binarize != "none" && binarize != "threshold" && binarize != "dynamic" && binarize != "static")
     fail(fmt::format("--binarize '{}': expected none, threshold or dynamic", binarize));
   if ((binarize == "static") != (dataset == "binarized-mnist"))

@@ -16,6 +16,7 @@ struct VaeTrainConfig {
   std::string method = "aevb";        // aevb (SGVB) | wake-sleep | mcem (the paper's baselines) | avb (models/methods)
   std::string dataset = "mnist";      // mnist | fashion-mnist | frey | binarized-mnist
   std::string data_dir;               // where the files are (stored absolute)
+  std::string frey_split = "random";  // Frey Face: random | contiguous (models/data/dataset.hpp)
   std::string binarize = "dynamic";   // none | threshold | dynamic (static for binarized-mnist)
   std::size_t batch = 100;            // M
   long long samples = 10'000'000;     // training samples to process (data points, not steps)

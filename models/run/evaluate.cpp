@@ -20,7 +20,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 }  // namespace
 
 data::Dataset load_vae_split(const VaeTrainConfig& c, data::Split split, std::uint64_t seed) {
-  data::Dataset d = data::load_dataset(c.dataset, c.data_dir, split);
+  data::Dataset d = data::load_dataset(c.dataset, c.data_dir, split, c.frey_split);
   if (c.binarize == "threshold") {
     data::binarize_threshold(d);
   } else if (c.binarize == "dynamic") {

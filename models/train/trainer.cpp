@@ -60,8 +60,8 @@ Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model
       dir_(std::move(run_dir)),
       run_config_(run_config.is_null() ? nlohmann::json{{"model", model.name()}, {"train", config.to_json()}}
                                        : std::move(run_config)),
-      train_(data::load_dataset(config.dataset, config.data_dir, data::Split::train)),
-      test_(data::load_dataset(config.dataset, config.data_dir, data::Split::test)),
+      train_(data::load_dataset(config.dataset, config.data_dir, data::Split::train, config.frey_split)),
+      test_(data::load_dataset(config.dataset, config.data_dir, data::Split::test, config.frey_split)),
       rng_(config.seed + 1) {
   config.validate();
   if (train_.dim() != model.x_dim())
