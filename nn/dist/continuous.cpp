@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "autodiff/dense.hpp"
+#include "autodiff/ops/op_helpers.hpp"
+#include "nn/dist/bernoulli.hpp"
 #include "nn/dist/continuous_bernoulli.hpp"
 #include "nn/dist/distribution.hpp"
 #include "nn/dist/laplace.hpp"
@@ -21,6 +23,8 @@ namespace tapir::dist {
 namespace {
 constexpr double kLog2Pi = 1.8378770664093454836;  // log 2π
 constexpr double kLog2 = 0.69314718055994530942;   // log 2
+// |l| below which ContinuousBernoulli's rsample uses its cubic series in l (error ~1e-2 l⁴ < 1e-14).
+constexpr double kCbRsampleCut = 1e-3;
 
 std::vector<long> to_long(const Shape& s) { return std::vector<long>(s.begin(), s.end()); }
 }  // namespace
@@ -84,12 +88,53 @@ Var<T> Distribution<T>::sample(Rng& rng, const Shape& sample_shape) const {
   return tape_->constant(x);
 }
 
+namespace {
+[[noreturn]] void throw_no_rsample(const std::string& family, const char* what) {
+  throw Error(
+      fmt::format("{}: {} is not available: the family has no reparameterised sampler (has_rsample() is false); use "
+                  "sample() (no gradient) and a score-function estimator, or a continuous relaxation",
+                  family, what));
+}
+}  // namespace
+
 template <class T>
-Var<T> Distribution<T>::rsample(Rng&, const Shape&) const {
-  throw Error(fmt::format(
-      "{}: rsample is not available: the family has no reparameterised sampler (has_rsample() is false); use "
-      "sample() (no gradient) and a score-function estimator, or a continuous relaxation",
-      type_name()));
+Var<T> Distribution<T>::rsample(Rng& rng, const Shape& sample_shape) const {
+  if (!has_rsample() || base_noise() == BaseNoise::none) throw_no_rsample(type_name(), "rsample");
+  return rsample_with_noise(tape_->constant(draw_noise(rng, sample_shape)));
+}
+
+template <class T>
+Array<T> Distribution<T>::draw_noise(Rng& rng, const Shape& sample_shape) const {
+  switch (base_noise()) {
+    case BaseNoise::standard_normal:
+      return normal<T>(rng, noise_shape(sample_shape));
+    case BaseNoise::standard_uniform:
+      return uniform<T>(rng, noise_shape(sample_shape));
+    case BaseNoise::none:
+      break;
+  }
+  throw_no_rsample(type_name(), "draw_noise");
+}
+
+template <class T>
+Var<T> Distribution<T>::rsample_with_noise(const Var<T>&) const {
+  throw_no_rsample(type_name(), "rsample_with_noise");
+}
+
+template <class T>
+Shape Distribution<T>::noise_sample_shape(const Var<T>& noise) const {
+  const Shape want = noise_shape({});
+  const Shape& got = noise.shape();
+  const bool ok = got.size() >= want.size() && std::equal(want.rbegin(), want.rend(), got.rbegin());
+  if (!ok)
+    throw ShapeError(
+        fmt::format("{}.rsample_with_noise: noise of shape {} must be sample_shape + {} (draw it with "
+                    "draw_noise(rng, sample_shape) or give it that shape)",
+                    type_name(), shape_str(got), shape_str(want)));
+  if (&noise.tape() != tape_)
+    throw Error(
+        fmt::format("{}.rsample_with_noise: the noise and the parameters belong to different tapes", type_name()));
+  return Shape(got.begin(), got.end() - static_cast<std::ptrdiff_t>(want.size()));
 }
 
 template <class T>
@@ -142,9 +187,9 @@ Var<T> Normal<T>::log_prob(const Var<T>& value) const {
 }
 
 template <class T>
-Var<T> Normal<T>::rsample(Rng& rng, const Shape& sample_shape) const {
-  Array<T> eps = normal<T>(rng, this->extended_shape(sample_shape));
-  return loc_ + scale_ * this->tape().constant(eps);
+Var<T> Normal<T>::rsample_with_noise(const Var<T>& eps) const {
+  this->noise_sample_shape(eps);
+  return loc_ + scale_ * eps;  // z = μ + σ ε
 }
 
 template <class T>
@@ -171,14 +216,16 @@ Var<T> Laplace<T>::log_prob(const Var<T>& value) const {
 }
 
 template <class T>
-Var<T> Laplace<T>::rsample(Rng& rng, const Shape& sample_shape) const {
-  Array<T> e = Array<T>::from_shape(this->extended_shape(sample_shape));
-  for (auto& v : e) {
-    double u = 2 * rng.uniform() - 1;                                       // U[−1, 1)
-    if (u <= -1) u = std::nextafter(-1.0, 0.0);                             // keep log(1 − |u|) finite
-    v = static_cast<T>(-std::copysign(1.0, u) * std::log1p(-std::abs(u)));  // −sgn(u) log(1 − |u|)
-  }
-  return loc_ + scale_ * this->tape().constant(e);
+Var<T> Laplace<T>::rsample_with_noise(const Var<T>& u) const {
+  this->noise_sample_shape(u);
+  // s = 2u − 1 ∈ (−1, 1), clamped so that log(1 − |s|) stays finite at u = 0 (and at u = 1, which a
+  // caller's antithetic 1 − u can produce); e = −sgn(s) log(1 − |s|), written per sign so that neither
+  // branch of the where sees an argument of log1p at −1.
+  const T below_one = std::nextafter(T(1), T(0));
+  Var<T> s = clamp(u * T(2) - T(1), -below_one, below_one);
+  xt::xarray<bool> negative = s.value() < T(0);
+  Var<T> e = tapir::where(negative, log1p(s), -log1p(-s));
+  return loc_ + scale_ * e;
 }
 
 template <class T>
@@ -212,9 +259,9 @@ Var<T> Uniform<T>::log_prob(const Var<T>& value) const {
 }
 
 template <class T>
-Var<T> Uniform<T>::rsample(Rng& rng, const Shape& sample_shape) const {
-  Array<T> u = uniform<T>(rng, this->extended_shape(sample_shape));
-  return low_ + (high_ - low_) * this->tape().constant(u);
+Var<T> Uniform<T>::rsample_with_noise(const Var<T>& u) const {
+  this->noise_sample_shape(u);
+  return low_ + (high_ - low_) * u;
 }
 
 template <class T>
@@ -235,11 +282,115 @@ Var<T> Uniform<T>::variance() const {
 // ---- ContinuousBernoulli ------------------------------------------------------------------------
 
 namespace {
-// |l| below which log C uses its Taylor series, and mean/variance theirs (in u = l/2: 0.01 and 0.1,
-// where the dropped terms are below 1e-13 and 1e-9 and the closed forms have lost at most ~1e-5 to
-// cancellation in float).
-constexpr double kCbLogNormCut = 0.02;
-constexpr double kCbMomentCut = 0.2;
+
+// Every quantity below is a function of the logit l alone with a removable singularity at l = 0, where
+// the closed forms cancel: mean − ½ = ½ coth(l/2) − 1/l loses ~log₁₀(12/l²) digits, the variance
+// ~log₁₀(12/l²) and its derivative ~log₁₀(60/l⁴). So for |l| < kCbCut each is a Taylor series in l²
+// built from a_k = B_2k/(2k)! (B the Bernoulli numbers; l/(eˡ − 1) = Σ B_n lⁿ/n!), and above the cut a
+// closed form that has lost at most a factor ~3 there. The series converge for |l| < 2π: at the cut the
+// k-th term is ~(3/2π)^2k ≈ 0.23^k of the first, so 32 terms leave < 1e-17 (relative) for every series,
+// including the derivative of the variance whose coefficients grow like k². (A cut at 2 with 24 terms
+// measured 7e-15 just above the cut, in the variance's derivative.) Everything is evaluated in
+// double whatever T is (float then rounds once: ~6e-8 relative), so one cut and one term count serve
+// both types; the accuracy is tested against mpmath at 50 digits (tests/nn/dist/cb_reference.py).
+constexpr double kCbCut = 3.0;
+constexpr int kCbTerms = 32;
+constexpr double kBernoulliOverFactorial[kCbTerms] = {  // a_k = B_2k/(2k)!, k = 1..32 (mpmath, 20 digits)
+    8.3333333333333333333e-2,  -1.3888888888888888889e-3,  3.3068783068783068783e-5,  -8.2671957671957671958e-7,
+    2.0876756987868098979e-8,  -5.2841901386874931848e-10, 1.3382536530684678833e-11, -3.3896802963225828668e-13,
+    8.5860620562778445641e-15, -2.174868698558061873e-16,  5.5090028283602295152e-18, -1.3954464685812523341e-19,
+    3.5347070396294674717e-21, -8.9535174270375468504e-23, 2.2679524523376830603e-24, -5.7447906688722024453e-26,
+    1.4551724756148649019e-27, -3.6859949406653101782e-29, 9.336734257095044672e-31,  -2.3650224157006299346e-32,
+    5.9906717624821343047e-34, -1.5174548844682902617e-35, 3.8437581254541882322e-37, -9.7363530726466910353e-39,
+    2.4662470442006809571e-40, -6.2470767418207436931e-42, 1.5824030244644914298e-43, -4.0082736859489359685e-45,
+    1.0153075855569556312e-46, -2.5718041582418717499e-48, 6.5144560352338149316e-50, -1.6501309906896524555e-51};
+
+/// Σ_{i ≥ first} c(i) a_{i+1} z^(i − first), by Horner's rule.
+template <class C>
+double cb_series(double z, int first, C c) {
+  double s = 0;
+  for (int i = kCbTerms - 1; i >= first; --i) s = s * z + c(i) * kBernoulliOverFactorial[i];
+  return s;
+}
+
+/// E[x] − ½ = 1/(1 − e^(−l)) − 1/l − ½ = ½ coth(l/2) − 1/l = Σ a_k l^(2k−1) (used below the cut only).
+double cb_mean_centered(double l) {
+  return l * cb_series(l * l, 0, [](int) { return 1.0; });
+}
+
+/// E[x] = ½ + Σ a_k l^(2k−1) below the cut; above it 1/(1 − e^(−l)) − 1/l for l > 0 and
+/// −1/l − 1/expm1(−l) for l < 0 (two positive terms, so E ≈ 1/|l| keeps its digits at large negative l).
+double cb_mean(double l) {
+  if (std::abs(l) < kCbCut) return 0.5 + cb_mean_centered(l);
+  if (l > 0) return 1 / -std::expm1(-l) - 1 / l;
+  return -1 / l - 1 / std::expm1(-l);
+}
+
+/// Var[x] = d E[x]/dl = 1/l² − 1/(4 sinh²(l/2)) = Σ (2k − 1) a_k l^(2k−2).
+double cb_variance(double l) {
+  if (std::abs(l) < kCbCut) return cb_series(l * l, 0, [](int i) { return 2.0 * i + 1; });
+  const double sh = std::sinh(0.5 * l);  // inf beyond |l| ≈ 1420: the second term is then 0
+  return 1 / (l * l) - 0.25 / (sh * sh);
+}
+
+/// d Var[x]/dl = −2/l³ + ¼ coth(l/2)/sinh²(l/2) = Σ_{k≥2} (2k − 1)(2k − 2) a_k l^(2k−3).
+double cb_variance_derivative(double l) {
+  if (std::abs(l) < kCbCut) return l * cb_series(l * l, 1, [](int i) { return (2.0 * i + 1) * (2.0 * i); });
+  const double sh = std::sinh(0.5 * l);
+  return -2 / (l * l * l) + 0.25 / (std::tanh(0.5 * l) * sh * sh);
+}
+
+/// log C(l) = log(l / tanh(l/2)) = log 2 + log cosh(l/2) − log(sinh(l/2)/(l/2)). Below the cut
+/// log cosh(l/2) = log1p(2 sinh²(l/4)) (exact) and log(sinh u/u) = Σ a_k l^2k/(2k) (the series of
+/// log Z − l/2, Z = (eˡ − 1)/l); the two terms are ~l²/8 and ~l²/24, so their difference keeps its digits.
+/// Above: log|l| + log1p(e^(−|l|)) − log1p(−e^(−|l|)), no cancellation (+∞ at l = ±∞).
+double cb_log_normalizer(double l) {
+  if (std::abs(l) < kCbCut) {
+    const double sh = std::sinh(0.25 * l), z = l * l;
+    return kLog2 + std::log1p(2 * sh * sh) - z * cb_series(z, 0, [](int i) { return 1.0 / (2 * i + 2); });
+  }
+  const double a = std::abs(l), e = std::exp(-a);
+  return std::log(a) + std::log1p(e) - std::log1p(-e);
+}
+
+/// d log C/dl = 1/l − 1/sinh l = σ(l) − E[x]: below the cut ½ tanh(l/2) − (E[x] − ½) (~l/4 minus ~l/12),
+/// above it 1/l − 1/sinh l (1/sinh l ≤ 0.2/|l| there).
+double cb_log_normalizer_derivative(double l) {
+  if (std::abs(l) < kCbCut) return 0.5 * std::tanh(0.5 * l) - cb_mean_centered(l);
+  return 1 / l - 1 / std::sinh(l);
+}
+
+/// H = log Z − l E[x] with log Z = log((eˡ − 1)/l): below the cut Σ (1/(2k) − 1) a_k l^2k (H ≈ −l²/24);
+/// above 1 − log|l| + log1p(−e^(−|l|)) − |l| e^(−|l|)/(1 − e^(−|l|)) (even in l; −∞ at l = ±∞).
+double cb_entropy(double l) {
+  const double z = l * l;
+  if (std::abs(l) < kCbCut) return z * cb_series(z, 0, [](int i) { return 1.0 / (2 * i + 2) - 1; });
+  if (std::isinf(l)) return -std::numeric_limits<double>::infinity();
+  const double a = std::abs(l), e = std::exp(-a);
+  return 1 - std::log(a) + std::log1p(-e) - a * e / -std::expm1(-a);
+}
+
+/// dH/dl = E[x] − E[x] − l dE[x]/dl = −l Var[x] (0 at l = ±∞).
+double cb_entropy_derivative(double l) { return std::isinf(l) ? 0.0 : -l * cb_variance(l); }
+
+/// y = f(l) elementwise (evaluated in double);  dl += g ⊙ f'(l).
+template <class T>
+Var<T> cb_unary(const char* op, const Var<T>& l, double (*f)(double), double (*df)(double)) {
+  return detail::unary(
+      op, l,
+      [f](const Array<T>& x) {
+        Array<T> y = Array<T>::from_shape(x.shape());
+        for (std::size_t i = 0; i < x.size(); ++i) y.data()[i] = static_cast<T>(f(double(x.data()[i])));
+        return y;
+      },
+      [df](const Array<T>& x, const Array<T>&, const Array<T>& g) {
+        Array<T> dx = Array<T>::from_shape(x.shape());
+        for (std::size_t i = 0; i < x.size(); ++i)
+          dx.data()[i] = static_cast<T>(double(g.data()[i]) * df(double(x.data()[i])));
+        return dx;
+      });
+}
+
 }  // namespace
 
 template <class T>
@@ -253,68 +404,55 @@ Var<T> ContinuousBernoulli<T>::probs() const {
 
 template <class T>
 Var<T> ContinuousBernoulli<T>::log_normalizer() const {
-  Tape<T>& tape = this->tape();
-  xt::xarray<bool> small = xt::abs(logits_.value()) < T(kCbLogNormCut);
-  // Taylor branch, fed 0 where not selected: log 2 + u²/3 − 7u⁴/90.
-  Var<T> u2 = square(tapir::where(small, logits_, tape.scalar(T(0))) * T(0.5));
-  Var<T> taylor = u2 * T(1.0 / 3) - square(u2) * T(7.0 / 90) + T(kLog2);
-  // Closed branch, fed 1 where not selected: log|l| − log(1 − e^(−|l|)) + log(1 + e^(−|l|)).
-  Var<T> a = abs(tapir::where(small, tape.scalar(T(1)), logits_));
-  Var<T> closed = log(a) - log(-expm1(-a)) + softplus(-a);
-  return tapir::where(small, taylor, closed);
+  return cb_unary("continuous_bernoulli_log_normalizer", logits_, cb_log_normalizer, cb_log_normalizer_derivative);
 }
 
 template <class T>
 Var<T> ContinuousBernoulli<T>::log_prob(const Var<T>& value) const {
-  return value * logits_ - softplus(logits_) + log_normalizer();
+  return bernoulli_log_prob(logits_, value) + log_normalizer();
 }
 
 template <class T>
-Var<T> ContinuousBernoulli<T>::rsample(Rng& rng, const Shape& sample_shape) const {
+Var<T> ContinuousBernoulli<T>::rsample_with_noise(const Var<T>& v) const {
   Tape<T>& tape = this->tape();
-  const Shape shape = this->extended_shape(sample_shape);
-  Array<T> v = uniform<T>(rng, shape);
+  const Shape shape = this->extended_shape(this->noise_sample_shape(v));
   Var<T> l = expand(logits_, shape);
+  Var<T> u = v.shape() == shape ? v : expand(v, shape);
   const Array<T>& lv = l.value();
+  const Array<T>& uv = u.value();
   xt::xarray<bool> pos = lv > T(0);
-  xt::xarray<bool> small = xt::abs(lv) < T(1e-4);
-  // F⁻¹_l(v) = 1 − F⁻¹_{−l}(1 − v) for l > 0, so the formula only sees a = −|l| ≤ 0 (no overflow).
-  Array<T> w = xt::where(pos, T(1) - v, v);
+  xt::xarray<bool> small = xt::abs(lv) < T(kCbRsampleCut);
+  // F⁻¹_l(v) = 1 − F⁻¹_{−l}(1 − v) for l > 0, so the closed form only sees a = −|l| ≤ 0 (no overflow):
+  // F⁻¹_a(w) = log1p(w expm1(a))/a. Its value is accurate for any a ≠ 0, but its derivative in a cancels
+  // (terms ~w/a, result ~w(1 − w)/2), so |l| < kCbRsampleCut uses the series below instead.
+  Var<T> w = tapir::where(pos, T(1) - u, u);
   Var<T> a = -abs(tapir::where(small, tape.scalar(T(1)), l));
-  Var<T> y = log1p(tape.constant(w) * expm1(a)) / a;  // F⁻¹_a(w) for a < 0
+  Var<T> y = log1p(w * expm1(a)) / a;
   Var<T> closed = tapir::where(pos, T(1) - y, y);
-  // |l| < 1e-4: F⁻¹_l(v) = v + l v(1 − v)/2 + O(l²).
-  Var<T> lt = tapir::where(small, l, tape.scalar(T(0)));
-  Var<T> near0 = tape.constant(v) + lt * tape.constant(Array<T>(v * (T(1) - v) * T(0.5)));
+  // F⁻¹_l(v) = v + c₁ l + c₂ l² + c₃ l³ + O(l⁴): c₁ = v(1 − v)/2, c₂ = v(1 − v)(1 − 2v)/6,
+  // c₃ = v(1 − v)(1 − 6v + 6v²)/24 (the expansion of log1p(v(eˡ − 1))/l).
+  Var<T> ls = tapir::where(small, l, tape.scalar(T(0)));
+  Array<T> q = uv * (T(1) - uv);
+  Var<T> c1 = tape.constant(Array<T>(q * T(0.5)));
+  Var<T> c2 = tape.constant(Array<T>(q * (T(1) - T(2) * uv) / T(6)));
+  Var<T> c3 = tape.constant(Array<T>(q * (T(1) - T(6) * uv + T(6) * uv * uv) / T(24)));
+  Var<T> near0 = u + ls * (c1 + ls * (c2 + ls * c3));
   return tapir::where(small, near0, closed);
 }
 
 template <class T>
 Var<T> ContinuousBernoulli<T>::mean() const {
-  Tape<T>& tape = this->tape();
-  xt::xarray<bool> small = xt::abs(logits_.value()) < T(kCbMomentCut);
-  Var<T> u = tapir::where(small, logits_, tape.scalar(T(0))) * T(0.5);
-  Var<T> u2 = square(u);
-  Var<T> series = u * (T(1.0 / 6) - u2 * (T(1.0 / 90) - u2 * T(1.0 / 945))) + T(0.5);
-  Var<T> uc = tapir::where(small, tape.scalar(T(1)), logits_) * T(0.5);
-  Var<T> closed = (T(1) / tanh(uc) - T(1) / uc) * T(0.5) + T(0.5);
-  return tapir::where(small, series, closed);
+  return cb_unary("continuous_bernoulli_mean", logits_, cb_mean, cb_variance);
 }
 
 template <class T>
 Var<T> ContinuousBernoulli<T>::variance() const {
-  Tape<T>& tape = this->tape();
-  xt::xarray<bool> small = xt::abs(logits_.value()) < T(kCbMomentCut);
-  Var<T> u2 = square(tapir::where(small, logits_, tape.scalar(T(0))) * T(0.5));
-  Var<T> series = T(1.0 / 12) - u2 * (T(1.0 / 60) - u2 * T(1.0 / 378));
-  Var<T> uc = tapir::where(small, tape.scalar(T(1)), logits_) * T(0.5);
-  Var<T> closed = (T(1) + T(1) / square(uc) - T(1) / square(tanh(uc))) * T(0.25);
-  return tapir::where(small, series, closed);
+  return cb_unary("continuous_bernoulli_variance", logits_, cb_variance, cb_variance_derivative);
 }
 
 template <class T>
 Var<T> ContinuousBernoulli<T>::entropy() const {
-  return softplus(logits_) - logits_ * mean() - log_normalizer();
+  return cb_unary("continuous_bernoulli_entropy", logits_, cb_entropy, cb_entropy_derivative);
 }
 
 // ---- LowRankMultivariateNormal ------------------------------------------------------------------
@@ -481,16 +619,37 @@ Var<T> LowRankMultivariateNormal<T>::log_prob(const Var<T>& value) const {
 }
 
 template <class T>
-Var<T> LowRankMultivariateNormal<T>::rsample(Rng& rng, const Shape& sample_shape) const {
-  Tape<T>& tape = this->tape();
+Shape LowRankMultivariateNormal<T>::noise_shape(const Shape& sample_shape) const {
+  return concat_shapes(sample_shape, Shape{cov_factor_.shape()[1] + loc_.shape()[0]});
+}
+
+template <class T>
+Array<T> LowRankMultivariateNormal<T>::draw_noise(Rng& rng, const Shape& sample_shape) const {
+  // All ε₁ first, then all ε₂ (the order rsample has always drawn them in), packed as [ε₁, ε₂] per sample.
   const std::size_t D = loc_.shape()[0], R = cov_factor_.shape()[1];
   const std::size_t N = shape_size(sample_shape);
+  const Array<T> eps_w = normal<T>(rng, {N, R});
+  const Array<T> eps_d = normal<T>(rng, {N, D});
+  Array<T> out = Array<T>::from_shape(noise_shape(sample_shape));
+  for (std::size_t n = 0; n < N; ++n) {
+    std::copy_n(eps_w.data() + n * R, R, out.data() + n * (R + D));
+    std::copy_n(eps_d.data() + n * D, D, out.data() + n * (R + D) + R);
+  }
+  return out;
+}
+
+template <class T>
+Var<T> LowRankMultivariateNormal<T>::rsample_with_noise(const Var<T>& noise) const {
+  const Shape sample_shape = this->noise_sample_shape(noise);
+  const std::size_t D = loc_.shape()[0], R = cov_factor_.shape()[1];
+  const long N = static_cast<long>(shape_size(sample_shape));
+  // Split [ε₁, ε₂] along the last axis: transpose to (R + D, N) and take row blocks.
+  Var<T> cols = transpose(reshape(noise, {N, static_cast<long>(R + D)}));
+  Var<T> eps_w = transpose(slice_rows(cols, 0, R));      // (N, R)
+  Var<T> eps_d = transpose(slice_rows(cols, R, R + D));  // (N, D)
   const Shape shape = this->extended_shape(sample_shape);
-  Var<T> eps_w = tape.constant(normal<T>(rng, {N, R}));
-  Var<T> eps_d = tape.constant(normal<T>(rng, shape));
   Var<T> wz = reshape(matmul(eps_w, transpose(cov_factor_)), to_long(shape));  // (W ε₁)ᵀ for each sample
-  (void)D;
-  return loc_ + wz + sqrt(cov_diag_) * eps_d;
+  return loc_ + wz + sqrt(cov_diag_) * reshape(eps_d, to_long(shape));
 }
 
 template <class T>

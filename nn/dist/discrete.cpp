@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "autodiff/ops/op_helpers.hpp"
 #include "nn/dist/bernoulli.hpp"
 #include "nn/dist/categorical.hpp"
 #include "nn/dist/independent.hpp"
@@ -20,7 +21,55 @@ Array<T> sigmoid_array(const Array<T>& l) {
   Array<T> e = xt::exp(-xt::abs(l));
   return xt::where(l >= T(0), T(1) / (T(1) + e), e / (T(1) + e));
 }
+
+/// softplus(z) = max(z, 0) + log1p(e^(−|z|)): softplus(−∞) = 0, softplus(∞) = ∞.
+double softplus_d(double z) { return (z > 0 ? z : 0.0) + std::log1p(std::exp(-std::abs(z))); }
+/// σ(z) from e^(−|z|) (no overflow; σ(±∞) = 1, 0).
+double sigmoid_d(double z) {
+  const double e = std::exp(-std::abs(z));
+  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
 }  // namespace
+
+template <class T>
+Var<T> bernoulli_log_prob(const Var<T>& logits, const Var<T>& value) {
+  // Scalar loops over the broadcast shape: the branches (a zero weight drops its term; x outside [0, 1]
+  // is −∞) are what keep ±∞ logits free of 0·∞.
+  auto inside = [](double x) { return x >= 0 && x <= 1; };
+  auto both = [](const Array<T>& l, const Array<T>& x, auto f) {
+    const Shape shape = l.shape() == x.shape() ? Shape(l.shape().begin(), l.shape().end())
+                                               : broadcast_shapes("bernoulli_log_prob", l.shape(), x.shape());
+    const Array<T> lb = xt::broadcast(l, shape), xb = xt::broadcast(x, shape);
+    Array<T> out = Array<T>::from_shape(shape);
+    for (std::size_t i = 0; i < out.size(); ++i)
+      out.data()[i] = static_cast<T>(f(double(lb.data()[i]), double(xb.data()[i])));
+    return out;
+  };
+  return detail::binary(
+      "bernoulli_log_prob", logits, value,
+      // y = −[x softplus(−l) + (1 − x) softplus(l)] on [0, 1], −∞ outside
+      [both, inside](const Array<T>& l, const Array<T>& x) {
+        return both(l, x, [inside](double l, double x) {
+          if (std::isnan(x)) return x;
+          if (!inside(x)) return -std::numeric_limits<double>::infinity();
+          double y = 0;
+          if (x > 0) y -= x * softplus_d(-l);
+          if (x < 1) y -= (1 - x) * softplus_d(l);
+          return y;
+        });
+      },
+      // dy/dl = x − σ(l) = x σ(−l) − (1 − x) σ(l): the second form keeps x = 1 at l = 50 (σ(−50)) exact
+      [both, inside](const Array<T>& l, const Array<T>& x, const Array<T>&, const Array<T>& g) {
+        return Array<T>(g * both(l, x, [inside](double l, double x) {
+                          if (!inside(x)) return 0.0;
+                          return (x > 0 ? x * sigmoid_d(-l) : 0.0) - (x < 1 ? (1 - x) * sigmoid_d(l) : 0.0);
+                        }));
+      },
+      // dy/dx = softplus(l) − softplus(−l) = l
+      [both, inside](const Array<T>& l, const Array<T>& x, const Array<T>&, const Array<T>& g) {
+        return Array<T>(g * both(l, x, [inside](double l, double x) { return inside(x) ? l : 0.0; }));
+      });
+}
 
 // ---- Bernoulli ----------------------------------------------------------------------------------
 
@@ -34,7 +83,7 @@ Var<T> Bernoulli<T>::probs() const {
 
 template <class T>
 Var<T> Bernoulli<T>::log_prob(const Var<T>& value) const {
-  return value * logits_ - softplus(logits_);
+  return bernoulli_log_prob(logits_, value);
 }
 
 template <class T>
@@ -45,7 +94,26 @@ Var<T> Bernoulli<T>::sample(Rng& rng, const Shape& sample_shape) const {
 
 template <class T>
 Var<T> Bernoulli<T>::entropy() const {
-  return softplus(logits_) - logits_ * sigmoid(logits_);
+  return detail::unary(
+      "bernoulli_entropy", logits_,
+      // H = σ(l) softplus(−l) + σ(−l) softplus(l), a term with weight 0 left out (l = ±∞ gives 0)
+      [](const Array<T>& l) {
+        Array<T> h = Array<T>::from_shape(l.shape());
+        for (std::size_t i = 0; i < l.size(); ++i) {
+          const double z = l.data()[i], p = sigmoid_d(z), q = sigmoid_d(-z);
+          h.data()[i] = static_cast<T>((p > 0 ? p * softplus_d(-z) : 0.0) + (q > 0 ? q * softplus_d(z) : 0.0));
+        }
+        return h;
+      },
+      // dH/dl = −l σ(l) σ(−l)  (0 at l = ±∞)
+      [](const Array<T>& l, const Array<T>&, const Array<T>& g) {
+        Array<T> d = Array<T>::from_shape(l.shape());
+        for (std::size_t i = 0; i < l.size(); ++i) {
+          const double z = l.data()[i];
+          d.data()[i] = std::isinf(z) ? T(0) : static_cast<T>(-z * sigmoid_d(z) * sigmoid_d(-z) * g.data()[i]);
+        }
+        return d;
+      });
 }
 
 template <class T>
@@ -93,7 +161,8 @@ Var<T> Categorical<T>::log_prob(const Var<T>& value) const {
                       double(k), i, shape_str(value.shape()), K));
     onehot.data()[i * K + static_cast<std::size_t>(k)] = T(1);
   }
-  return sum(this->tape().constant(onehot) * log_probs(), -1);
+  // Pick log p_k with where, not onehot · log p: a −∞ logit elsewhere in the row would give 0 · (−∞) = NaN.
+  return sum(tapir::where(xt::xarray<bool>(onehot > T(0)), log_probs(), this->tape().scalar(T(0))), -1);
 }
 
 template <class T>
@@ -273,10 +342,11 @@ Var<T> MixtureSameFamily<T>::variance() const {
   return second_moment - square(mean());
 }
 
-#define TAPIR_DIST_DISCRETE(T)   \
-  template class Bernoulli<T>;   \
-  template class Categorical<T>; \
-  template class Independent<T>; \
+#define TAPIR_DIST_DISCRETE(T)                                                      \
+  template Var<T> bernoulli_log_prob<T>(const Var<T>& logits, const Var<T>& value); \
+  template class Bernoulli<T>;                                                      \
+  template class Categorical<T>;                                                    \
+  template class Independent<T>;                                                    \
   template class MixtureSameFamily<T>;
 
 TAPIR_DIST_DISCRETE(float)

@@ -11,5 +11,6 @@
 #include "nn/dist/low_rank_multivariate_normal.hpp"
 #include "nn/dist/mixture_same_family.hpp"
 #include "nn/dist/normal.hpp"
+#include "nn/dist/relaxed.hpp"
 #include "nn/dist/standard_normal.hpp"
 #include "nn/dist/uniform.hpp"

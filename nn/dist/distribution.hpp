@@ -9,6 +9,15 @@
 // rsample(rng, S) return S + batch_shape + event_shape; log_prob(x) takes x of shape
 // S + batch_shape + event_shape (any S, and x may broadcast against the batch) and returns S + batch_shape
 // (event dims are summed: one log-density per independent batch element).
+//
+// Caller-supplied noise. Every reparameterisable family writes its draw as x = g(params, ξ) with ξ from
+// a fixed base distribution (base_noise(): ε ~ N(0, 1) or u ~ U[0, 1), elementwise) of shape
+// noise_shape(S). rsample(rng, S) is exactly rsample_with_noise(tape.constant(draw_noise(rng, S))), so a
+// caller who draws or builds ξ can use common random numbers (the same ξ for two models), antithetic
+// pairs (−ε, or 1 − u) or quasi-random points (pushed through Φ⁻¹ for standard_normal):
+//   Array<T> eps = q.draw_noise(rng, {n});                          // q.base_noise() == standard_normal
+//   Var<T> z1 = q.rsample_with_noise(tape.constant(eps));
+//   Var<T> z2 = q.rsample_with_noise(tape.constant(Array<T>(-eps)));  // the antithetic partner
 #pragma once
 
 #include <memory>
@@ -17,6 +26,13 @@
 #include "autodiff/autodiff.hpp"
 
 namespace tapir::dist {
+
+/// The base distribution of a family's reparameterisation noise ξ (see rsample_with_noise).
+enum class BaseNoise {
+  none,             ///< no reparameterised sampler
+  standard_normal,  ///< ξ = ε ~ N(0, 1), independent elements
+  standard_uniform  ///< ξ = u ~ U[0, 1), independent elements (0 and 1 are clamped where a family needs it)
+};
 
 template <class T>
 class Distribution {
@@ -36,10 +52,25 @@ class Distribution {
   virtual Var<T> sample(Rng& rng, const Shape& sample_shape = {}) const;
 
   /// x = g(params, ε), ε from a fixed base distribution, so dx/dparams exists (the reparameterisation
-  /// trick, AEVB §2.4). Families without one (discrete ones) throw an Error naming the family.
+  /// trick, AEVB §2.4). Families without one (discrete ones) throw an Error naming the family. The
+  /// default is rsample_with_noise(tape.constant(draw_noise(rng, sample_shape))).
   virtual Var<T> rsample(Rng& rng, const Shape& sample_shape = {}) const;
   /// Whether rsample is available (kl_divergence_mc and users choose rsample or sample by it).
   virtual bool has_rsample() const { return false; }
+
+  /// The base distribution of the noise rsample transforms (none when has_rsample() is false).
+  virtual BaseNoise base_noise() const { return BaseNoise::none; }
+  /// Shape of the noise for sample_shape: sample_shape + the family's noise event shape, which is
+  /// batch_shape + event_shape for every built-in family except LowRankMultivariateNormal ((R + D,)).
+  virtual Shape noise_shape(const Shape& sample_shape = {}) const { return extended_shape(sample_shape); }
+  /// ξ drawn from base_noise() with shape noise_shape(sample_shape), in the order rsample draws it.
+  /// Throws Error for families without rsample.
+  virtual Array<T> draw_noise(Rng& rng, const Shape& sample_shape = {}) const;
+  /// x = g(params, ξ) for noise ξ of shape S + noise_shape({}) (returns S + batch_shape + event_shape):
+  /// the deterministic half of rsample, differentiable in the parameters (and in ξ). Each family's header
+  /// states its g. Throws ShapeError when ξ's trailing dims are not noise_shape({}), and Error for
+  /// families without rsample.
+  virtual Var<T> rsample_with_noise(const Var<T>& noise) const;
 
   /// H[p] = −E_p[log p(x)], shape batch_shape. Throws for families without a closed form.
   virtual Var<T> entropy() const;
@@ -67,6 +98,8 @@ class Distribution {
 
   /// Throws Error "<family>: <what> is not implemented ..." — for the defaults above.
   [[noreturn]] void not_implemented(const char* what) const;
+  /// The sample shape S of noise of shape S + noise_shape({}); throws ShapeError naming the family.
+  Shape noise_sample_shape(const Var<T>& noise) const;
 
   Tape<T>* tape_;
   Shape batch_shape_;

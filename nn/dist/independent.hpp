@@ -26,13 +26,24 @@ class Independent : public Distribution<T> {
 
   /// "Independent(<base>, n)".
   std::string type_name() const override;
-  /// log p(x) = Σ over the n reinterpreted dims of base.log_prob(x).
+  /// log p(x) = Σ over the n reinterpreted dims of base.log_prob(x) (so −∞ when any part is outside
+  /// the base's support).
   Var<T> log_prob(const Var<T>& value) const override;
   /// base.sample (the shapes already agree).
   Var<T> sample(Rng& rng, const Shape& sample_shape = {}) const override;
   /// base.rsample; throws when the base has none.
   Var<T> rsample(Rng& rng, const Shape& sample_shape = {}) const override;
   bool has_rsample() const override { return base_->has_rsample(); }
+  /// The base's noise: base_noise, noise_shape, draw_noise and rsample_with_noise forward to it.
+  BaseNoise base_noise() const override { return base_->base_noise(); }
+  Shape noise_shape(const Shape& sample_shape = {}) const override { return base_->noise_shape(sample_shape); }
+  Array<T> draw_noise(Rng& rng, const Shape& sample_shape = {}) const override {
+    return base_->draw_noise(rng, sample_shape);
+  }
+  Var<T> rsample_with_noise(const Var<T>& noise) const override {
+    this->noise_sample_shape(noise);  // a shape error names Independent(...), not the base
+    return base_->rsample_with_noise(noise);
+  }
   /// H = Σ over the n reinterpreted dims of base.entropy() (entropies of independent parts add).
   Var<T> entropy() const override;
   /// base.mean(), base.variance(), base.stddev(): elementwise, unchanged by the reinterpretation.

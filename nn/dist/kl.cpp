@@ -9,13 +9,18 @@
 
 #include "nn/dist/bernoulli.hpp"
 #include "nn/dist/categorical.hpp"
+#include "nn/dist/continuous_bernoulli.hpp"
 #include "nn/dist/independent.hpp"
 #include "nn/dist/laplace.hpp"
 #include "nn/dist/normal.hpp"
+#include "nn/dist/uniform.hpp"
 
 namespace tapir::dist {
 
 namespace {
+
+constexpr double kLog2Pi = 1.8378770664093454836;  // log 2π
+constexpr double kLog2 = 0.69314718055994530942;   // log 2
 
 /// KL(N(μ₁, σ₁²) ‖ N(μ₂, σ₂²)) = log σ₂ − log σ₁ + ½ [(σ₁/σ₂)² + ((μ₁ − μ₂)/σ₂)² − 1].
 template <class T>
@@ -54,6 +59,94 @@ Var<T> kl_laplace_laplace(const Laplace<T>& p, const Laplace<T>& q) {
   return diff / q.scale() + ratio * exp(-diff / p.scale()) - log(ratio) - T(1);
 }
 
+/// KL(CB(a) ‖ CB(b)) = E_p[log p − log q] with log p(x) = x l − softplus(l) + log C(l), linear in x:
+///   = E_p[x] (a − b) − softplus(a) + log C(a) + softplus(b) − log C(b)   (PyTorch's form, in logits).
+template <class T>
+Var<T> kl_cb_cb(const ContinuousBernoulli<T>& p, const ContinuousBernoulli<T>& q) {
+  const Var<T>& a = p.logits();
+  const Var<T>& b = q.logits();
+  return p.mean() * (a - b) - softplus(a) + p.log_normalizer() + softplus(b) - q.log_normalizer();
+}
+
+/// KL(N(μ, σ²) ‖ Laplace(m, b)) = −H_p − E_p[log q] = log 2b − log σ − ½ log 2πe + E|x − m|/b, with
+///   E|x − m| = σ √(2/π) e^(−δ²/(2σ²)) + δ erf(δ/(√2 σ)),  δ = μ − m   (the folded-normal mean).
+template <class T>
+Var<T> kl_normal_laplace(const Normal<T>& p, const Laplace<T>& q) {
+  Var<T> delta = p.loc() - q.loc();
+  Var<T> abs_mean = p.scale() * exp(square(delta / p.scale()) * T(-0.5)) * T(0.79788456080286535588) /* √(2/π) */ +
+                    delta * erf(delta / p.scale() * T(1 / std::sqrt(2.0)));
+  return log(q.scale()) - p.log_scale() + abs_mean / q.scale() + T(kLog2 - 0.5 * (1 + kLog2Pi));
+}
+
+/// KL(Laplace(m, b) ‖ N(μ, σ²)) = −H_p − E_p[log q] = log σ + ½ log 2π − 1 − log 2b + (2b² + (m − μ)²)/(2σ²).
+template <class T>
+Var<T> kl_laplace_normal(const Laplace<T>& p, const Normal<T>& q) {
+  Var<T> second_moment = square(p.scale()) * T(2) + square(p.loc() - q.loc());  // E_p[(x − μ)²]
+  return q.log_scale() - log(p.scale()) + second_moment / (square(q.scale()) * T(2)) + T(0.5 * kLog2Pi - 1 - kLog2);
+}
+
+/// KL(U[l, h) ‖ N(μ, σ²)) = −log(h − l) + log σ + ½ log 2π + ((h − l)²/12 + ((l + h)/2 − μ)²)/(2σ²).
+template <class T>
+Var<T> kl_uniform_normal(const Uniform<T>& p, const Normal<T>& q) {
+  Var<T> width = p.high() - p.low();
+  Var<T> second_moment = square(width) / T(12) + square(p.mean() - q.loc());  // E_p[(x − μ)²]
+  return q.log_scale() - log(width) + second_moment / (square(q.scale()) * T(2)) + T(0.5 * kLog2Pi);
+}
+
+/// KL(U[l, h) ‖ Laplace(m, b)) = −log(h − l) + log 2b + E|x − m|/b, with
+///   E|x − m| = (s(h − m) − s(l − m)) / (2(h − l)),  s(t) = t|t|   (one expression for m below, inside
+///   or above [l, h)).
+template <class T>
+Var<T> kl_uniform_laplace(const Uniform<T>& p, const Laplace<T>& q) {
+  Var<T> width = p.high() - p.low();
+  Var<T> a = p.high() - q.loc(), c = p.low() - q.loc();
+  Var<T> abs_mean = (a * abs(a) - c * abs(c)) / (width * T(2));
+  return log(q.scale()) - log(width) + abs_mean / q.scale() + T(kLog2);
+}
+
+/// KL(U[l₁, h₁) ‖ U[l₂, h₂)) = log((h₂ − l₂)/(h₁ − l₁)) when [l₁, h₁) ⊆ [l₂, h₂), +∞ otherwise (gradient 0).
+template <class T>
+Var<T> kl_uniform_uniform(const Uniform<T>& p, const Uniform<T>& q) {
+  Var<T> kl = log(q.high() - q.low()) - log(p.high() - p.low());
+  xt::xarray<bool> inside = (q.low().value() <= p.low().value()) && (p.high().value() <= q.high().value());
+  inside = xt::broadcast(inside, kl.shape());
+  return tapir::where(inside, kl, p.tape().scalar(std::numeric_limits<T>::infinity()));
+}
+
+/// KL(p ‖ U[l, h)) = +∞ for p with support ℝ (Normal, Laplace), as PyTorch; shape batch_shape of the
+/// broadcast pair, no gradient.
+template <class T>
+Var<T> kl_infinite(const Distribution<T>& p, const Distribution<T>& q) {
+  const Shape shape = broadcast_params("kl_divergence", "p", p.batch_shape(), "q", q.batch_shape());
+  return p.tape().constant(Array<T>(Array<T>::from_shape(shape) * T(0) + std::numeric_limits<T>::infinity()));
+}
+
+/// KL(CB(a) ‖ U[l, h)) = −H_p + log(h − l) when [0, 1] ⊆ [l, h] (the edge h = 1 has measure 0), else +∞.
+template <class T>
+Var<T> kl_cb_uniform(const ContinuousBernoulli<T>& p, const Uniform<T>& q) {
+  Var<T> kl = log(q.high() - q.low()) - p.entropy();
+  xt::xarray<bool> inside = (q.low().value() <= T(0)) && (q.high().value() >= T(1));
+  inside = xt::broadcast(inside, kl.shape());
+  return tapir::where(inside, kl, p.tape().scalar(std::numeric_limits<T>::infinity()));
+}
+
+/// KL(U[l, h) ‖ CB(b)) = −log(h − l) − E_p[log q] with log q linear in x:
+///   = −log(h − l) − (l + h)/2 · b + softplus(b) − log C(b)  when [l, h) ⊆ [0, 1], else +∞.
+template <class T>
+Var<T> kl_uniform_cb(const Uniform<T>& p, const ContinuousBernoulli<T>& q) {
+  Var<T> kl = softplus(q.logits()) - q.log_normalizer() - p.mean() * q.logits() - log(p.high() - p.low());
+  xt::xarray<bool> inside = (p.low().value() >= T(0)) && (p.high().value() <= T(1));
+  inside = xt::broadcast(inside, kl.shape());
+  return tapir::where(inside, kl, p.tape().scalar(std::numeric_limits<T>::infinity()));
+}
+
+/// KL(CB(a) ‖ N(μ, σ²)) = −H_p + log σ + ½ log 2π + (Var_p + (E_p − μ)²)/(2σ²).
+template <class T>
+Var<T> kl_cb_normal(const ContinuousBernoulli<T>& p, const Normal<T>& q) {
+  Var<T> second_moment = p.variance() + square(p.mean() - q.loc());
+  return q.log_scale() - p.entropy() + second_moment / (square(q.scale()) * T(2)) + T(0.5 * kLog2Pi);
+}
+
 /// KL of independent parts adds: Σ over the reinterpreted dims of KL(base_p ‖ base_q).
 template <class T>
 Var<T> kl_independent_independent(const Independent<T>& p, const Independent<T>& q) {
@@ -87,6 +180,17 @@ Registry<T>& registry() {
     add_builtin<Categorical<T>, Categorical<T>>(*reg, kl_categorical_categorical<T>);
     add_builtin<Laplace<T>, Laplace<T>>(*reg, kl_laplace_laplace<T>);
     add_builtin<Independent<T>, Independent<T>>(*reg, kl_independent_independent<T>);
+    add_builtin<ContinuousBernoulli<T>, ContinuousBernoulli<T>>(*reg, kl_cb_cb<T>);
+    add_builtin<ContinuousBernoulli<T>, Normal<T>>(*reg, kl_cb_normal<T>);
+    add_builtin<ContinuousBernoulli<T>, Uniform<T>>(*reg, kl_cb_uniform<T>);
+    add_builtin<Uniform<T>, ContinuousBernoulli<T>>(*reg, kl_uniform_cb<T>);
+    add_builtin<Normal<T>, Laplace<T>>(*reg, kl_normal_laplace<T>);
+    add_builtin<Laplace<T>, Normal<T>>(*reg, kl_laplace_normal<T>);
+    add_builtin<Uniform<T>, Normal<T>>(*reg, kl_uniform_normal<T>);
+    add_builtin<Uniform<T>, Laplace<T>>(*reg, kl_uniform_laplace<T>);
+    add_builtin<Uniform<T>, Uniform<T>>(*reg, kl_uniform_uniform<T>);
+    add_builtin<Normal<T>, Uniform<T>>(*reg, kl_infinite<T>);
+    add_builtin<Laplace<T>, Uniform<T>>(*reg, kl_infinite<T>);
     return reg;
   }();
   return *r;

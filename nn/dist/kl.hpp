@@ -6,9 +6,14 @@
 // objects, which the linker may drop from a static library. It is process-wide, one table per T, and
 // guarded by a mutex; register_kl may add or replace pairs at any time, unregister_kl removes one.
 //
-// Built-in pairs (each returns batch_shape): Normal/Normal, Bernoulli/Bernoulli,
-// Categorical/Categorical, Laplace/Laplace, and Independent/Independent whenever the bases' pair is
-// registered (the base KL summed over the reinterpreted dims).
+// Built-in pairs (each returns batch_shape; the formulas are in kl.cpp): Normal/Normal,
+// Bernoulli/Bernoulli, Categorical/Categorical, Laplace/Laplace, ContinuousBernoulli/ContinuousBernoulli,
+// Normal/Laplace, Laplace/Normal, Uniform/Normal, Uniform/Laplace, Uniform/Uniform,
+// ContinuousBernoulli/Normal, ContinuousBernoulli/Uniform, Uniform/ContinuousBernoulli, Normal/Uniform and
+// Laplace/Uniform (+∞: the support of p is not inside q's), and Independent/Independent whenever the
+// bases' pair is registered (the base KL summed over the reinterpreted dims). Pairs whose supports do
+// not nest (a Uniform q not covering p, a Uniform p outside [0, 1] against a ContinuousBernoulli) give
+// +∞ with gradient 0, as PyTorch. Parameters are assumed finite (Bernoulli/Bernoulli at logits ±∞ is NaN).
 #pragma once
 
 #include <functional>

@@ -14,12 +14,16 @@ class Laplace : public Distribution<T> {
   Laplace(const Var<T>& loc, const Var<T>& scale);
 
   std::string type_name() const override { return "Laplace"; }
-  /// log p(x) = −log 2b − |x − μ|/b.
+  /// log p(x) = −log 2b − |x − μ|/b. Support ℝ: x = ±∞ gives −∞; at x = μ the gradient in x and μ is
+  /// 0 (the subgradient abs uses).
   Var<T> log_prob(const Var<T>& value) const override;
-  /// z = μ + b e, e = −sgn(u) log(1 − |u|), u ~ U(−1, 1) (a standard Laplace draw, a constant):
-  /// dz/dμ = 1, dz/db = e.
-  Var<T> rsample(Rng& rng, const Shape& sample_shape = {}) const override;
   bool has_rsample() const override { return true; }
+  /// Noise u ~ U[0, 1) of shape S + batch_shape.
+  BaseNoise base_noise() const override { return BaseNoise::standard_uniform; }
+  /// z = μ + b e, e = −sgn(s) log(1 − |s|), s = 2u − 1 clamped into (−1, 1) (so u = 0 or 1 gives a
+  /// large finite draw, not ±∞); e is a standard Laplace draw, the inverse CDF at u:
+  /// dz/dμ = 1, dz/db = e.
+  Var<T> rsample_with_noise(const Var<T>& u) const override;
   /// H = 1 + log 2b.
   Var<T> entropy() const override;
   /// E[x] = μ.

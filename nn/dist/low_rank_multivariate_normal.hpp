@@ -28,10 +28,16 @@ class LowRankMultivariateNormal : public Distribution<T> {
 
   std::string type_name() const override { return "LowRankMultivariateNormal"; }
   /// log N(x; μ, Σ) = −½ [D log 2π + log|Σ| + (x − μ)ᵀ Σ⁻¹ (x − μ)] for x of shape S + (D,); returns S.
+  /// Support ℝᴰ; a non-finite x gives a non-finite result. Throws Error when some d_i ≤ 0.
   Var<T> log_prob(const Var<T>& value) const override;
-  /// x = μ + W ε₁ + √d ⊙ ε₂, ε₁ ~ N(0, I_R), ε₂ ~ N(0, I_D) constants, so Cov x = W Wᵀ + diag(d).
-  Var<T> rsample(Rng& rng, const Shape& sample_shape = {}) const override;
   bool has_rsample() const override { return true; }
+  /// Noise [ε₁, ε₂] ~ N(0, I_(R+D)) of shape S + (R + D,): ε₁ the first R entries, ε₂ the last D.
+  BaseNoise base_noise() const override { return BaseNoise::standard_normal; }
+  Shape noise_shape(const Shape& sample_shape = {}) const override;
+  /// Draws every sample's ε₁, then every ε₂ (the order rsample always used), packed as above.
+  Array<T> draw_noise(Rng& rng, const Shape& sample_shape = {}) const override;
+  /// x = μ + W ε₁ + √d ⊙ ε₂, so Cov x = W Wᵀ + diag(d).
+  Var<T> rsample_with_noise(const Var<T>& noise) const override;
   /// H = ½ D (1 + log 2π) + ½ log|Σ| = D/2 − log N(μ; μ, Σ) (computed that way, through log_prob).
   Var<T> entropy() const override;
   /// E[x] = μ.

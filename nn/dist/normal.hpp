@@ -20,11 +20,14 @@ class Normal : public Distribution<T> {
   static Normal from_log_var(const Var<T>& loc, const Var<T>& log_var);
 
   std::string type_name() const override { return "Normal"; }
-  /// log N(x; μ, σ²) = −(x − μ)²/(2σ²) − log σ − ½ log 2π.
+  /// log N(x; μ, σ²) = −(x − μ)²/(2σ²) − log σ − ½ log 2π. Support ℝ: x = ±∞ gives −∞; NaN in, NaN out.
+  /// σ = 0 or σ = ∞ are not distributions: the result is ±∞ or NaN.
   Var<T> log_prob(const Var<T>& value) const override;
-  /// z = μ + σ ε, ε ~ N(0, I) drawn into a constant:  dz/dμ = 1, dz/dσ = ε.
-  Var<T> rsample(Rng& rng, const Shape& sample_shape = {}) const override;
   bool has_rsample() const override { return true; }
+  /// Noise ε ~ N(0, 1) of shape S + batch_shape.
+  BaseNoise base_noise() const override { return BaseNoise::standard_normal; }
+  /// z = μ + σ ε:  dz/dμ = 1, dz/dσ = ε (rsample draws ε into a constant).
+  Var<T> rsample_with_noise(const Var<T>& eps) const override;
   /// H = ½ + ½ log 2π + log σ.
   Var<T> entropy() const override;
   /// E[x] = μ.

@@ -14,11 +14,15 @@ class Uniform : public Distribution<T> {
   Uniform(const Var<T>& low, const Var<T>& high);
 
   std::string type_name() const override { return "Uniform"; }
-  /// log p(x) = −log(high − low) for low ≤ x < high, −∞ outside (where the gradient is 0).
+  /// log p(x) = −log(high − low) for low ≤ x < high, −∞ outside and for NaN x (the gradient is 0
+  /// there). The gradient in low and high is that of −log(high − low): the support's edges move
+  /// without a gradient, as in PyTorch.
   Var<T> log_prob(const Var<T>& value) const override;
-  /// z = low + (high − low) u, u ~ U[0, 1) a constant:  dz/dlow = 1 − u, dz/dhigh = u.
-  Var<T> rsample(Rng& rng, const Shape& sample_shape = {}) const override;
   bool has_rsample() const override { return true; }
+  /// Noise u ~ U[0, 1) of shape S + batch_shape.
+  BaseNoise base_noise() const override { return BaseNoise::standard_uniform; }
+  /// z = low + (high − low) u:  dz/dlow = 1 − u, dz/dhigh = u.
+  Var<T> rsample_with_noise(const Var<T>& u) const override;
   /// H = log(high − low).
   Var<T> entropy() const override;
   /// E[x] = (low + high)/2.
