@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <vector>
 
 #include "autodiff/check.hpp"
 #include "models/data/dataset.hpp"
@@ -138,13 +139,28 @@ TEST_CASE("MAT level-5 matrices, plain and compressed; Frey Face's layout and sp
     CHECK(m.rows == 560);
     CHECK(m.cols == 1965);
     CHECK(m.column_major == values);
-    Dataset train = load_frey(dir.path.string(), Split::train), test = load_frey(dir.path.string(), Split::test);
+    Dataset train = load_frey(dir.path.string(), Split::train, "contiguous"),
+            test = load_frey(dir.path.string(), Split::test, "contiguous");
     CHECK(train.size() == 1765);
     CHECK(test.size() == 200);
     CHECK(train.rows == 28);
     CHECK(train.cols == 20);
     // frame f, pixel (r, c) is byte f·560 + r·20 + c of the column-major data
     CHECK(test.x(3, 2 * 20 + 5) == doctest::Approx(values[(1765 + 3) * 560 + 45] / 255.0));
+    // The random split: the same 1965 frames, each once, in a fixed order that is not the video's.
+    const Dataset rtrain = load_frey(dir.path.string(), Split::train),
+                  rtest = load_frey(dir.path.string(), Split::test);
+    CHECK(rtrain.size() == 1765);
+    CHECK(rtest.size() == 200);
+    std::multiset<std::vector<float>> all, shuffled;
+    for (const Dataset* d : {&train, &test})
+      for (std::size_t i = 0; i < d->size(); ++i) all.insert(std::vector<float>(&d->x(i, 0), &d->x(i, 0) + 560));
+    for (const Dataset* d : {&rtrain, &rtest})
+      for (std::size_t i = 0; i < d->size(); ++i) shuffled.insert(std::vector<float>(&d->x(i, 0), &d->x(i, 0) + 560));
+    CHECK(all == shuffled);
+    CHECK(rtest.x != test.x);
+    CHECK(load_frey(dir.path.string(), Split::test).x == rtest.x);  // the same order every time
+    check_throws_with([&] { load_frey(dir.path.string(), Split::test, "sorted"); }, {"sorted", "random or contiguous"});
     check_throws_with([&] { read_mat_matrix(dir / "frey_rawface.mat", "X"); }, {"no variable 'X'", "ff"});
   }
   write(dir / "bad.mat", Bytes(200, 'x'));
