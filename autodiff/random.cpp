@@ -70,7 +70,10 @@ void fill_normal(Rng& rng, Array<T>& out, T mean, T std) {
 
 template <class T>
 void fill_uniform(Rng& rng, Array<T>& out, T lo, T hi) {
-  for (auto& v : out) v = static_cast<T>(lo + (hi - lo) * rng.uniform());
+  for (auto& v : out) {
+    const T u = static_cast<T>(lo + (hi - lo) * rng.uniform());
+    v = u < hi ? u : std::nextafter(hi, lo);  // [lo, hi) also after rounding to T (float rounds up to hi)
+  }
 }
 
 template <class T>

@@ -45,7 +45,7 @@ class Rng {
 /// Fills `out` (any shape) with N(mean, std²) draws.
 template <class T>
 void fill_normal(Rng& rng, Array<T>& out, T mean = T(0), T std = T(1));
-/// Fills `out` with U[lo, hi) draws.
+/// Fills `out` with U[lo, hi) draws (in [lo, hi) also after rounding to T).
 template <class T>
 void fill_uniform(Rng& rng, Array<T>& out, T lo = T(0), T hi = T(1));
 

@@ -1,4 +1,6 @@
 // The generator: determinism by seed, state round trip, moments of the draws.
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "check.hpp"
@@ -53,4 +55,13 @@ TEST_CASE("permutation is a permutation, and below() stays in range") {
   CHECK(std::set<std::size_t>(p.begin(), p.end()).size() == 1000);
   CHECK(*std::max_element(p.begin(), p.end()) == 999);
   for (int i = 0; i < 1000; ++i) CHECK(rng.below(7) < 7);
+}
+
+TEST_CASE("uniform draws stay in [lo, hi) after rounding to float") {
+  // Between 1 and 1 + 2⁻²⁰ float has 8 values: a double in [lo, hi) rounds up to hi about once in 16.
+  Rng rng(12);
+  const float lo = 1.0f, hi = 1.0f + 0x1.0p-20f;
+  const Array<float> u = uniform<float>(rng, {10000}, lo, hi);
+  CHECK(std::all_of(u.begin(), u.end(), [&](float v) { return v >= lo && v < hi; }));
+  CHECK(std::count(u.begin(), u.end(), std::nextafter(hi, lo)) > 500);  // the top value is still drawn
 }
