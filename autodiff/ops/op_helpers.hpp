@@ -7,6 +7,10 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
+#include <xtensor/xbroadcast.hpp>
+
 #include "autodiff/tape.hpp"
 
 namespace tapir::detail {
@@ -46,6 +50,100 @@ Var<T> binary(const char* op, const Var<T>& a, const Var<T>& b, Fwd fwd, BwdA bw
   y.on_backward([a, b, y, bwd_a, bwd_b] {
     if (a.requires_grad()) a.add_grad_unbroadcast(bwd_a(a.value(), b.value(), y.value(), y.grad()));
     if (b.requires_grad()) b.add_grad_unbroadcast(bwd_b(a.value(), b.value(), y.value(), y.grad()));
+  });
+  return y;
+}
+
+/// σ(x) = 1/(1 + e⁻ˣ) from e = e^(−|x|) ∈ [0, 1]: (x ≥ 0 ? 1 : e)/(1 + e), so it never overflows.
+template <class T>
+T sigmoid_scalar(T x) {
+  const T e = std::exp(-std::abs(x));
+  return (x >= T(0) ? T(1) : e) / (T(1) + e);
+}
+
+/// σ'(x) = σ(x) σ(−x) = e/(1 + e)² with e = e^(−|x|): no 1 − σ, which cancels to 0 for x ≫ 0.
+template <class T>
+T sigmoid_slope_scalar(T x) {
+  const T e = std::exp(-std::abs(x));
+  return e / ((T(1) + e) * (T(1) + e));
+}
+
+/// log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)).
+template <class T>
+T softplus_scalar(T x) {
+  return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+}
+
+/// y = f(x) elementwise by one scalar function;  x.grad += df(x, y, g) element by element.
+/// For every op that calls libm (exp, log, pow, erf, ...): xtensor evaluates an expression with xsimd
+/// kernels over whole SIMD batches and with scalar code over the tail, and the two disagree (in the
+/// last bits for exp and sin; outright for pow(0, 0), lgamma(−0), exp's underflow), so an element's
+/// value would depend on its position. One scalar loop gives every element the same code.
+template <class T, class F, class D>
+Var<T> unary_map(const char* op, const Var<T>& x, F f, D df) {
+  Var<T> y = make_output(op, x.shape(), x);
+  const T* xv = x.value().data();
+  T* yv = y.out().data();
+  for (std::size_t i = 0, n = x.size(); i < n; ++i) yv[i] = f(xv[i]);
+  y.on_backward([x, y, df] {
+    x.accumulate_grad([&](Array<T>& dx, bool acc) {
+      const T* xv = x.value().data();
+      const T* yv = y.value().data();
+      const T* g = y.grad().data();
+      T* d = dx.data();
+      for (std::size_t i = 0, n = dx.size(); i < n; ++i) {
+        const T v = df(xv[i], yv[i], g[i]);
+        d[i] = acc ? d[i] + v : v;
+      }
+    });
+  });
+  return y;
+}
+
+/// v's data broadcast to `shape`: v itself when the shapes agree, else a copy in `storage`.
+template <class T>
+const T* broadcast_data(const Array<T>& v, const Shape& shape, Array<T>& storage) {
+  if (v.shape() == shape) return v.data();
+  storage = xt::broadcast(v, shape);
+  return storage.data();
+}
+
+/// The scalar-loop form of binary(): y = f(a, b) broadcast;  a.grad += unbroadcast(da(a, b, y, g)).
+template <class T, class F, class DA, class DB>
+Var<T> binary_map(const char* op, const Var<T>& a, const Var<T>& b, F f, DA da, DB db) {
+  const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(op, a.shape(), b.shape());
+  Var<T> y = make_output(op, shape, a, b);
+  Array<T> sa, sb;
+  const T* av = broadcast_data(a.value(), shape, sa);
+  const T* bv = broadcast_data(b.value(), shape, sb);
+  T* yv = y.out().data();
+  for (std::size_t i = 0, n = y.size(); i < n; ++i) yv[i] = f(av[i], bv[i]);
+  y.on_backward([a, b, y, da, db] {
+    const Shape& shape = y.shape();
+    Array<T> sa, sb;
+    const T* av = broadcast_data(a.value(), shape, sa);
+    const T* bv = broadcast_data(b.value(), shape, sb);
+    const T* yv = y.value().data();
+    const T* g = y.grad().data();
+    const std::size_t n = y.size();
+    auto grad_of = [&](const Var<T>& v, auto d) {
+      if (!v.requires_grad()) return;
+      if (v.shape() == shape) {
+        v.accumulate_grad([&](Array<T>& dv, bool acc) {
+          T* p = dv.data();
+          for (std::size_t i = 0; i < n; ++i) {
+            const T e = d(av[i], bv[i], yv[i], g[i]);
+            p[i] = acc ? p[i] + e : e;
+          }
+        });
+      } else {
+        Array<T> full = Array<T>::from_shape(shape);
+        for (std::size_t i = 0; i < n; ++i) full.data()[i] = d(av[i], bv[i], yv[i], g[i]);
+        v.add_grad_unbroadcast(full);
+      }
+    };
+    grad_of(a, da);
+    grad_of(b, db);
   });
   return y;
 }
