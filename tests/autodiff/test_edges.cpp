@@ -474,3 +474,141 @@ TEST_CASE("new elementwise ops: gradients against central differences, also for 
   a0(0, 0) = 0;
   check_gradients([](Tape<double>&, const auto& in) { return xlogy(in[0], in[1]); }, {a0, b}, "xlogy at x = 0");
 }
+
+TEST_CASE("min, prod, var, stddev, norm, cumsum: gradients against central differences, every axis") {
+  const Array<double> x = test::rand({3, 4, 5}, 21, 0.5, 1.5);
+  for (int axis : {0, 1, 2, -1}) {
+    CAPTURE(axis);
+    check_gradients([axis](Tape<double>&, const auto& in) { return min(in[0], axis); }, {x}, "min axis");
+    check_gradients([axis](Tape<double>&, const auto& in) { return prod(in[0], axis, true); }, {x}, "prod axis");
+    check_gradients([axis](Tape<double>&, const auto& in) { return var(in[0], axis); }, {x}, "var axis");
+    check_gradients([axis](Tape<double>&, const auto& in) { return var(in[0], axis, 0, true); }, {x}, "var c=0");
+    check_gradients([axis](Tape<double>&, const auto& in) { return stddev(in[0], axis); }, {x}, "stddev axis");
+    check_gradients([axis](Tape<double>&, const auto& in) { return norm(in[0], axis); }, {x - 1.0}, "norm axis");
+    check_gradients([axis](Tape<double>&, const auto& in) { return cumsum(in[0], axis); }, {x}, "cumsum");
+    // reused input: accumulation into an existing gradient
+    check_gradients([axis](Tape<double>&, const auto& in) { return prod(in[0], axis, true) * in[0]; }, {x},
+                    "prod reused");
+  }
+  check_gradients([](Tape<double>&, const auto& in) { return min(in[0]); }, {x}, "min full");
+  check_gradients([](Tape<double>&, const auto& in) { return prod(in[0]); }, {x}, "prod full");
+  check_gradients([](Tape<double>&, const auto& in) { return norm(in[0]); }, {x - 1.0}, "norm full");
+  check_gradients([](Tape<double>&, const auto& in) { return norm(in[0]) * norm(in[0], 0, true); }, {x - 1.0},
+                  "norm reused");
+}
+
+TEST_CASE("prod with zeros, min ties, var far from 0, std at zero spread, norm at 0 and at 1e200") {
+  Tape<double> tape;
+  // one zero: it gets the product of the others, the others 0; two zeros: all 0. Exact values.
+  Var<double> x = tape.variable(arr({2, 4}, {2, 0, 3, 4, 0, 5, 0, 6}));
+  Var<double> p = prod(x, 1);
+  CHECK(p.value()(0) == 0);
+  p.backward(arr({2}, {1, 1}));
+  check_close(x.grad(), arr({2, 4}, {0, 24, 0, 0, 0, 0, 0, 0}), 0);
+  check_gradients([](Tape<double>&, const auto& in) { return prod(in[0], 1); }, {arr({2, 4}, {2, 0, 3, 4, 0, 5, 0, 6})},
+                  "prod with zeros");
+  check_gradients([](Tape<double>&, const auto& in) { return prod(in[0]); }, {arr({3}, {0, 2, -3})}, "prod one zero");
+
+  // ties share the gradient (1/k each), as max
+  Var<double> t = tape.variable(arr({4}, {1, -2, 3, -2}));
+  min(t).backward();
+  check_close(t.grad(), arr({4}, {0, 0.5, 0, 0.5}), 0);
+
+  // two-pass variance: exact for data far from 0 (one-pass Σx² − n x̄² loses every digit here).
+  // mpmath: var([1e8+1, 1e8+2, 1e8+4]) = 2.3333333333333333333, std = 1.5275252316519466689
+  Var<double> v = tape.variable(arr({3, 1}, {1e8 + 1, 1e8 + 2, 1e8 + 4}));
+  check_ref(var(v, 0).value()(0), 2.3333333333333333333, "var far from 0");
+  check_ref(stddev(v, 0).value()(0), 1.5275252316519466689, "std far from 0");
+
+  // std at zero spread: y = 0 and the gradient 0 (PyTorch), not 0/0
+  Var<double> c = tape.variable(arr({3}, {2, 2, 2}));
+  Var<double> s = stddev(c, 0);
+  CHECK(s.value()() == 0);
+  s.backward();
+  check_close(c.grad(), arr({3}, {0, 0, 0}), 0);
+  CHECK(std::isnan(var(tape.variable(arr({1}, {5})), 0).value()()));  // n = correction: 0/0
+
+  // norm: the zero vector has gradient 0; huge entries do not overflow. mpmath: √2 · 1e200, 1/√2
+  Var<double> z = tape.variable(arr({3}, {0, 0, 0}));
+  Var<double> nz = norm(z);
+  CHECK(nz.value()() == 0);
+  nz.backward();
+  check_close(z.grad(), arr({3}, {0, 0, 0}), 0);
+  Var<double> h = tape.variable(arr({2}, {1e200, -1e200}));
+  Var<double> nh = norm(h);
+  check_ref(nh.value()(), 1.414213562373095006e+200, "‖(1e200, −1e200)‖");
+  nh.backward();
+  check_ref(h.grad()(0), 0.7071067811865475244, "d‖x‖/dx at 1e200");
+  Var<double> tiny = tape.variable(arr({2}, {3e-200, 4e-200}));
+  check_ref(norm(tiny).value()(), 5e-200, "‖(3e−200, 4e−200)‖");
+  CHECK(norm(tape.variable(arr({2}, {1, inf}))).value()() == inf);
+  CHECK(std::isnan(norm(tape.variable(arr({2}, {1, qnan}))).value()()));
+
+  // cumsum along the middle axis, exact small integers
+  Var<double> q = tape.variable(arr({2, 3, 1}, {1, 2, 3, 4, 5, 6}));
+  check_close(cumsum(q, 1).value(), arr({2, 3, 1}, {1, 3, 6, 4, 9, 15}), 0);
+}
+
+TEST_CASE("slice and index_select on any axis; bmm") {
+  const Array<double> x = test::rand({3, 5, 4}, 31);
+  Tape<double> tape;
+  Var<double> v = tape.variable(x);
+  // x[:, 1:5:2, :] and the Python rules for negative and out-of-range positions
+  Var<double> s = slice(v, 1, 1, 5, 2);
+  REQUIRE(s.shape() == Shape{3, 2, 4});
+  CHECK(s.value()(2, 1, 3) == x(2, 3, 3));
+  CHECK(slice(v, -1, -3, 100).shape() == Shape{3, 5, 3});
+  CHECK(slice(v, 0, 2, 1).shape() == Shape{0, 5, 4});
+  CHECK(slice(v, 2, -100, -1, 3).shape() == Shape{3, 5, 1});
+  test::check_throws_with([&] { slice(v, 1, 0, 2, 0); }, {"slice", "step"});
+  test::check_throws_with([&] { slice(v, 3, 0, 2); }, {"slice"});
+  for (int axis : {0, 1, 2}) {
+    CAPTURE(axis);
+    check_gradients([axis](Tape<double>&, const auto& in) { return slice(in[0], axis, 1, 4, 2); }, {x}, "slice");
+    check_gradients(
+        [axis](Tape<double>&, const auto& in) {
+          return index_select(in[0], axis, {2, 0, 2});
+        },
+        {x}, "index_select");
+  }
+  Var<double> g = index_select(v, 2, {3, 3, 1});
+  REQUIRE(g.shape() == Shape{3, 5, 3});
+  CHECK(g.value()(1, 4, 2) == x(1, 4, 1));
+  test::check_throws_with([&] { index_select(v, 1, {5}); }, {"index_select", "5", "(3, 5, 4)"});
+
+  // bmm against a loop of 2-D matmuls, and its gradients
+  const Array<double> a = test::rand({3, 2, 4}, 41), b = test::rand({3, 4, 5}, 42);
+  Var<double> c = bmm(tape.constant(a), tape.constant(b));
+  REQUIRE(c.shape() == Shape{3, 2, 5});
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t r = 0; r < 2; ++r)
+      for (std::size_t j = 0; j < 5; ++j) {
+        double e = 0;
+        for (std::size_t k = 0; k < 4; ++k) e += a(i, r, k) * b(i, k, j);
+        CHECK(c.value()(i, r, j) == doctest::Approx(e).epsilon(1e-14));
+      }
+  check_gradients([](Tape<double>&, const auto& in) { return bmm(in[0], in[1]); }, {a, b}, "bmm");
+  check_gradients([](Tape<double>&, const auto& in) { return bmm(in[0], in[0]); }, {test::rand({2, 3, 3}, 43)},
+                  "bmm reused");
+  test::check_throws_with([&] { bmm(tape.constant(a), tape.constant(a)); }, {"bmm", "(3, 2, 4)"});
+}
+
+TEST_CASE("float instantiations of the new ops run and agree with double") {
+  Tape<float> tf;
+  Tape<double> td;
+  const Array<double> x = test::rand({2, 3}, 51, 0.1, 0.9);
+  Var<float> xf = tf.variable(xt::cast<float>(x));
+  Var<double> xd = td.variable(x);
+  auto both = [&](auto op, const char* name) {
+    CAPTURE(name);
+    Var<float> yf = op(xf);
+    Var<double> yd = op(xd);
+    check_close(yf.value(), yd.value(), 1e-5);
+  };
+  both([](const auto& v) { return sum(tan(v) + atan(v) + sinh(v) + cosh(v) + rsqrt(v) + logit(v, 0.01)); }, "unary");
+  both([](const auto& v) { return sum(gelu(v) + gelu(v, GeluApproximation::tanh) + silu(v) + xlogy(v, v)); }, "act");
+  both([](const auto& v) { return min(v, 0) + prod(v, 0) + var(v, 0) + stddev(v, 0) + norm(v, 0); }, "reduce");
+  both([](const auto& v) { return sum(cumsum(v, 1)) + sum(slice(v, 1, 0, 3, 2)) + sum(index_select(v, 1, {2})); },
+       "shape");
+  both([](const auto& v) { return sum(bmm(reshape(v, {1, 2, 3}), reshape(v, {1, 3, 2}))) + min(v) + norm(v); }, "bmm");
+}
