@@ -14,7 +14,7 @@ template <class T>
 Var<T> sum(const Var<T>& x);
 template <class T>
 Var<T> sum(const Var<T>& x, int axis, bool keepdims = false);
-/// y = (1/n) Σ x;  dy/dx = 1/n.
+/// y = (1/n) Σ x;  dy/dx = 1/n. An empty array gives 0/0 = NaN.
 template <class T>
 Var<T> mean(const Var<T>& x);
 template <class T>
@@ -61,10 +61,11 @@ template <class T>
 Var<T> logsumexp(const Var<T>& x);
 template <class T>
 Var<T> logsumexp(const Var<T>& x, int axis, bool keepdims = false);
-/// y = exp(x − logsumexp(x));  dx = y ⊙ (g − Σ g ⊙ y).
+/// y = exp(x − logsumexp(x));  dx = y ⊙ (g − Σ g ⊙ y). A slice that is all −∞ or holds +∞ gives NaN
+/// (as PyTorch); −∞ entries among finite ones give exactly 0.
 template <class T>
 Var<T> softmax(const Var<T>& x, int axis = -1);
-/// y = x − logsumexp(x);  dx = g − softmax(x) Σ g.
+/// y = x − logsumexp(x);  dx = g − softmax(x) Σ g. −∞ entries give −∞; edge slices as softmax.
 template <class T>
 Var<T> log_softmax(const Var<T>& x, int axis = -1);
 
