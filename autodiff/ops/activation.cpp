@@ -1,7 +1,9 @@
 // tapir/autodiff/ops/activation.cpp — nonlinearities; each backward beside its op.
 //
-// The ones that call libm run one scalar loop (detail::unary_map), so that an element's value never
-// depends on its position in the array (xsimd kernels and xtensor's scalar tail disagree).
+// The ones that call libm run either one scalar loop (detail::unary_map) or, the hot ones (tanh,
+// sigmoid, softplus, log_sigmoid), xsimd kernels on every element with the tail padded into a full
+// batch (detail::unary_simd): never xtensor's mix of SIMD batches and a scalar tail, whose results
+// disagree, so an element's value does not depend on its position in the array.
 #include "autodiff/ops/activation.hpp"
 
 #include <cmath>
@@ -14,23 +16,26 @@ using detail::sigmoid_scalar;
 using detail::sigmoid_slope_scalar;
 using detail::unary;
 using detail::unary_map;
+using detail::unary_simd;
 
 template <class T>
 Var<T> tanh(const Var<T>& x) {
   // 1 − y² = 4e/(1 + e)² with e = e^(−2|x|): 1 − y² cancels to 0 once |y| rounds to 1 (|x| > 19).
-  return unary_map(
-      "tanh", x, [](T x) { return std::tanh(x); },
-      [](T x, T, T g) {
-        const T e = std::exp(T(-2) * std::abs(x));
-        return g * (T(4) * e / ((T(1) + e) * (T(1) + e)));
+  return unary_simd(
+      "tanh", x, [](auto x) { return xsimd::tanh(x); },
+      [](auto x, auto, auto g) {
+        using B = decltype(x);
+        const B e = xsimd::exp(B(-2) * xsimd::abs(x));
+        return g * (B(4) * e / ((B(1) + e) * (B(1) + e)));
       });
 }
 
 template <class T>
 Var<T> sigmoid(const Var<T>& x) {
   // σ(x) σ(−x) rather than y (1 − y), which cancels for x ≫ 0
-  return unary_map(
-      "sigmoid", x, [](T x) { return sigmoid_scalar(x); }, [](T x, T, T g) { return g * sigmoid_slope_scalar(x); });
+  return unary_simd(
+      "sigmoid", x, [](auto x) { return detail::sigmoid_batch(x); },
+      [](auto x, auto, auto g) { return g * detail::sigmoid_slope_batch(x); });
 }
 
 template <class T>
@@ -57,16 +62,26 @@ Var<T> elu(const Var<T>& x, Scalar<T> alpha) {
 
 template <class T>
 Var<T> softplus(const Var<T>& x) {
-  return unary_map(
-      "softplus", x, [](T x) { return detail::softplus_scalar(x); }, [](T x, T, T g) { return g * sigmoid_scalar(x); });
+  // max(x, 0) + log1p(e^(−|x|)), with `select` for the max
+  return unary_simd(
+      "softplus", x,
+      [](auto x) {
+        using B = decltype(x);
+        return xsimd::select(x > B(0), x, B(0)) + xsimd::log1p(xsimd::exp(-xsimd::abs(x)));
+      },
+      [](auto x, auto, auto g) { return g * detail::sigmoid_batch(x); });
 }
 
 template <class T>
 Var<T> log_sigmoid(const Var<T>& x) {
   // log σ(x) = −softplus(−x);  d/dx = σ(−x)
-  return unary_map(
-      "log_sigmoid", x, [](T x) { return -detail::softplus_scalar(-x); },
-      [](T x, T, T g) { return g * sigmoid_scalar(-x); });
+  return unary_simd(
+      "log_sigmoid", x,
+      [](auto x) {
+        using B = decltype(x);
+        return xsimd::select(x < B(0), x, B(0)) - xsimd::log1p(xsimd::exp(-xsimd::abs(x)));
+      },
+      [](auto x, auto, auto g) { return g * detail::sigmoid_batch(-x); });
 }
 
 template <class T>

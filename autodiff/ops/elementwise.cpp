@@ -14,6 +14,7 @@ using detail::binary;
 using detail::binary_map;
 using detail::unary;
 using detail::unary_map;
+using detail::unary_simd;
 
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
@@ -81,8 +82,9 @@ Var<T> neg(const Var<T>& x) {
       "neg", x, [](const auto& x) { return -x; }, [](const auto&, const auto&, const auto& g) { return -g; });
 }
 
-// Everything below that calls libm goes through unary_map/binary_map (op_helpers.hpp): one scalar
-// loop, so an element's value and gradient never depend on where it sits in the array.
+// Everything below that calls libm goes through unary_map/binary_map (one scalar loop) or, for the
+// hot exp and log, unary_simd (xsimd kernels on every element, the tail padded into a full batch):
+// either way an element's value and gradient never depend on where it sits in the array.
 
 template <class T>
 Var<T> pow(const Var<T>& x, Scalar<T> p) {
@@ -125,14 +127,14 @@ Var<T> rsqrt(const Var<T>& x) {
 
 template <class T>
 Var<T> exp(const Var<T>& x) {
-  return unary_map(
-      "exp", x, [](T x) { return std::exp(x); }, [](T, T y, T g) { return g * y; });
+  return unary_simd(
+      "exp", x, [](auto x) { return xsimd::exp(x); }, [](auto, auto y, auto g) { return g * y; });
 }
 
 template <class T>
 Var<T> log(const Var<T>& x) {
-  return unary_map(
-      "log", x, [](T x) { return std::log(x); }, [](T x, T, T g) { return g / x; });
+  return unary_simd(
+      "log", x, [](auto x) { return xsimd::log(x); }, [](auto x, auto, auto g) { return g / x; });
 }
 
 template <class T>

@@ -7,7 +7,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+
+#include <xsimd/xsimd.hpp>
 
 #include <xtensor/xbroadcast.hpp>
 
@@ -100,6 +104,57 @@ Var<T> unary_map(const char* op, const Var<T>& x, F f, D df) {
   return y;
 }
 
+/// out[i] (+)= f(in[i]...) for i < n, where f maps xsimd batches to a batch. Whole batches first, then
+/// the tail copied into one zero-padded batch: every element runs the same SIMD kernel, so (unlike an
+/// xtensor expression, whose tail runs scalar code) its result does not depend on its position, and
+/// the hot activations keep their SIMD speed.
+template <class T, class F, class... In>
+void simd_apply(std::size_t n, T* out, bool accumulate, F f, const In*... in) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t w = B::size;
+  std::size_t i = 0;
+  for (; i + w <= n; i += w) {
+    B r = f(B::load_unaligned(in + i)...);
+    if (accumulate) r += B::load_unaligned(out + i);
+    r.store_unaligned(out + i);
+  }
+  if (i == n) return;
+  const std::size_t rest = n - i;
+  auto pad = [i, rest](const T* p) {
+    std::array<T, w> a{};
+    std::copy(p + i, p + i + rest, a.begin());
+    return B::load_unaligned(a.data());
+  };
+  std::array<T, w> r{};
+  f(pad(in)...).store_unaligned(r.data());
+  for (std::size_t j = 0; j < rest; ++j) out[i + j] = accumulate ? out[i + j] + r[j] : r[j];
+}
+
+/// unary_map with SIMD kernels: y = f(x) and x.grad += df(x, y, g), f and df taking xsimd batches.
+template <class T, class F, class D>
+Var<T> unary_simd(const char* op, const Var<T>& x, F f, D df) {
+  Var<T> y = make_output(op, x.shape(), x);
+  simd_apply(x.size(), y.out().data(), false, f, x.value().data());
+  y.on_backward([x, y, df] {
+    x.accumulate_grad([&](Array<T>& dx, bool acc) {
+      simd_apply(dx.size(), dx.data(), acc, df, x.value().data(), y.value().data(), y.grad().data());
+    });
+  });
+  return y;
+}
+
+/// σ(x) and σ'(x) = σ(x)σ(−x) on a batch, from e = e^(−|x|) as sigmoid_scalar.
+template <class B>
+B sigmoid_batch(const B& x) {
+  const B e = xsimd::exp(-xsimd::abs(x));
+  return xsimd::select(x >= B(0), B(1), e) / (B(1) + e);
+}
+template <class B>
+B sigmoid_slope_batch(const B& x) {
+  const B e = xsimd::exp(-xsimd::abs(x));
+  return e / ((B(1) + e) * (B(1) + e));
+}
+
 /// v's data broadcast to `shape`: v itself when the shapes agree, else a copy in `storage`.
 template <class T>
 const T* broadcast_data(const Array<T>& v, const Shape& shape, Array<T>& storage) {
@@ -139,6 +194,37 @@ Var<T> binary_map(const char* op, const Var<T>& a, const Var<T>& b, F f, DA da, 
       } else {
         Array<T> full = Array<T>::from_shape(shape);
         for (std::size_t i = 0; i < n; ++i) full.data()[i] = d(av[i], bv[i], yv[i], g[i]);
+        v.add_grad_unbroadcast(full);
+      }
+    };
+    grad_of(a, da);
+    grad_of(b, db);
+  });
+  return y;
+}
+
+/// binary_map with SIMD kernels (f, da, db take xsimd batches).
+template <class T, class F, class DA, class DB>
+Var<T> binary_simd(const char* op, const Var<T>& a, const Var<T>& b, F f, DA da, DB db) {
+  const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(op, a.shape(), b.shape());
+  Var<T> y = make_output(op, shape, a, b);
+  Array<T> sa, sb;
+  simd_apply(y.size(), y.out().data(), false, f, broadcast_data(a.value(), shape, sa),
+             broadcast_data(b.value(), shape, sb));
+  y.on_backward([a, b, y, da, db] {
+    const Shape& shape = y.shape();
+    Array<T> sa, sb;
+    const T* av = broadcast_data(a.value(), shape, sa);
+    const T* bv = broadcast_data(b.value(), shape, sb);
+    const T* yv = y.value().data();
+    const T* g = y.grad().data();
+    auto grad_of = [&](const Var<T>& v, auto d) {
+      if (!v.requires_grad()) return;
+      if (v.shape() == shape) {
+        v.accumulate_grad([&](Array<T>& dv, bool acc) { simd_apply(dv.size(), dv.data(), acc, d, av, bv, yv, g); });
+      } else {
+        Array<T> full = Array<T>::from_shape(shape);
+        simd_apply(full.size(), full.data(), false, d, av, bv, yv, g);
         v.add_grad_unbroadcast(full);
       }
     };
