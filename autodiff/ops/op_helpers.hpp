@@ -3,6 +3,16 @@
 // unary() and binary() capture the pattern every elementwise op follows: size the output, evaluate
 // the forward expression into the tape's buffer, and register a backward closure that turns the
 // output gradient into each input's gradient. Only evaluated arrays and Var handles are captured.
+//
+// Which of the three forms an op uses:
+// - unary()/binary(): xtensor expressions, for IEEE arithmetic (+, ×, /, where, clip), whose SIMD and
+//   scalar code agree bit for bit;
+// - unary_map()/binary_map(): one scalar loop over std:: functions, for anything that calls libm;
+// - unary_simd()/binary_simd(): xsimd kernels on every element, the tail padded into one batch, for
+//   the hot activations where a scalar libm call per element costs 4–14× (exp, log, tanh, σ, ...).
+// Never put a libm function (xt::exp, xt::pow, ...) in a unary()/binary() expression: xtensor runs
+// xsimd over whole batches and scalar code over the tail, and the two disagree, so the element's value
+// would depend on its position in the array (tests/autodiff/test_edges.cpp checks every op for this).
 #pragma once
 
 #include <fmt/format.h>
@@ -70,12 +80,6 @@ template <class T>
 T sigmoid_slope_scalar(T x) {
   const T e = std::exp(-std::abs(x));
   return e / ((T(1) + e) * (T(1) + e));
-}
-
-/// log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)).
-template <class T>
-T softplus_scalar(T x) {
-  return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }
 
 /// y = f(x) elementwise by one scalar function;  x.grad += df(x, y, g) element by element.
