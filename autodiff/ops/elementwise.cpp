@@ -1,6 +1,7 @@
 // tapir/autodiff/ops/elementwise.cpp — arithmetic and elementwise math; each backward beside its op.
 #include "autodiff/ops/elementwise.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -10,7 +11,10 @@
 namespace tapir {
 
 using detail::binary;
+using detail::binary_map;
 using detail::unary;
+using detail::unary_map;
+using detail::unary_simd;
 
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
@@ -78,21 +82,26 @@ Var<T> neg(const Var<T>& x) {
       "neg", x, [](const auto& x) { return -x; }, [](const auto&, const auto&, const auto& g) { return -g; });
 }
 
+// Everything below that calls libm goes through unary_map/binary_map (one scalar loop) or, for the
+// hot exp and log, unary_simd (xsimd kernels on every element, the tail padded into a full batch):
+// either way an element's value and gradient never depend on where it sits in the array.
+
 template <class T>
 Var<T> pow(const Var<T>& x, Scalar<T> p) {
-  return unary(
-      "pow_scalar", x, [p](const auto& x) { return xt::pow(x, p); },
-      [p](const auto& x, const auto&, const auto& g) { return g * p * xt::pow(x, p - T(1)); });
+  // d/dx x^p = p x^(p−1), but 0 for p = 0 everywhere (0^(−1) would give 0·∞ = NaN at x = 0).
+  return unary_map(
+      "pow_scalar", x, [p](T x) { return std::pow(x, p); },
+      [p](T x, T, T g) { return p == T(0) ? T(0) : g * (p * std::pow(x, p - T(1))); });
 }
 
 template <class T>
 Var<T> pow(const Var<T>& a, const Var<T>& b) {
-  return binary(
-      "pow", a, b, [](const auto& a, const auto& b) { return xt::pow(a, b); },
-      [](const auto& a, const auto& b, const auto&, const auto& g) { return g * b * xt::pow(a, b - T(1)); },
-      [](const auto& a, const auto& b, const auto& y, const auto& g) {
-        return g * xt::where(xt::equal(a, T(0)) && (b >= T(0)), T(0), y * xt::log(a));
-      });
+  return binary_map(
+      "pow", a, b, [](T a, T b) { return std::pow(a, b); },
+      // dy/da = b a^(b−1), 0 where b = 0
+      [](T a, T b, T, T g) { return b == T(0) ? T(0) : g * (b * std::pow(a, b - T(1))); },
+      // dy/db = a^b log a, 0 where a = 0 and b ≥ 0 (PyTorch's choice; the one-sided limit from a > 0)
+      [](T a, T b, T y, T g) { return a == T(0) && b >= T(0) ? T(0) : g * (y * std::log(a)); });
 }
 
 template <class T>
@@ -104,37 +113,41 @@ Var<T> square(const Var<T>& x) {
 
 template <class T>
 Var<T> sqrt(const Var<T>& x) {
-  return unary(
-      "sqrt", x, [](const auto& x) { return xt::sqrt(x); },
-      [](const auto&, const auto& y, const auto& g) { return g / (T(2) * y); });
+  // 1/(2|y|): +∞ at −0 as at +0 (√−0 = −0).
+  return unary_map(
+      "sqrt", x, [](T x) { return std::sqrt(x); }, [](T, T y, T g) { return g / (T(2) * std::abs(y)); });
+}
+
+template <class T>
+Var<T> rsqrt(const Var<T>& x) {
+  // d/dx x^(−1/2) = −x^(−3/2)/2 = −y/(2x)
+  return unary_map(
+      "rsqrt", x, [](T x) { return T(1) / std::sqrt(x); }, [](T x, T y, T g) { return g * (T(-0.5) * y / x); });
 }
 
 template <class T>
 Var<T> exp(const Var<T>& x) {
-  return unary(
-      "exp", x, [](const auto& x) { return xt::exp(x); },
-      [](const auto&, const auto& y, const auto& g) { return g * y; });
+  return unary_simd(
+      "exp", x, [](auto x) { return xsimd::exp(x); }, [](auto, auto y, auto g) { return g * y; });
 }
 
 template <class T>
 Var<T> log(const Var<T>& x) {
-  return unary(
-      "log", x, [](const auto& x) { return xt::log(x); },
-      [](const auto& x, const auto&, const auto& g) { return g / x; });
+  return unary_simd(
+      "log", x, [](auto x) { return xsimd::log(x); }, [](auto x, auto, auto g) { return g / x; });
 }
 
 template <class T>
 Var<T> log1p(const Var<T>& x) {
-  return unary(
-      "log1p", x, [](const auto& x) { return xt::log1p(x); },
-      [](const auto& x, const auto&, const auto& g) { return g / (T(1) + x); });
+  return unary_map(
+      "log1p", x, [](T x) { return std::log1p(x); }, [](T x, T, T g) { return g / (T(1) + x); });
 }
 
 template <class T>
 Var<T> expm1(const Var<T>& x) {
-  return unary(
-      "expm1", x, [](const auto& x) { return xt::expm1(x); },
-      [](const auto&, const auto& y, const auto& g) { return g * (y + T(1)); });
+  // eˣ directly: y + 1 cancels to 0 for x ≪ 0 (−50 gives 0 instead of 1.9e−22).
+  return unary_map(
+      "expm1", x, [](T x) { return std::expm1(x); }, [](T x, T, T g) { return g * std::exp(x); });
 }
 
 template <class T>
@@ -146,45 +159,87 @@ Var<T> abs(const Var<T>& x) {
 
 template <class T>
 Var<T> sin(const Var<T>& x) {
-  return unary(
-      "sin", x, [](const auto& x) { return xt::sin(x); },
-      [](const auto& x, const auto&, const auto& g) { return g * xt::cos(x); });
+  return unary_map(
+      "sin", x, [](T x) { return std::sin(x); }, [](T x, T, T g) { return g * std::cos(x); });
 }
 
 template <class T>
 Var<T> cos(const Var<T>& x) {
-  return unary(
-      "cos", x, [](const auto& x) { return xt::cos(x); },
-      [](const auto& x, const auto&, const auto& g) { return -g * xt::sin(x); });
+  return unary_map(
+      "cos", x, [](T x) { return std::cos(x); }, [](T x, T, T g) { return -g * std::sin(x); });
+}
+
+template <class T>
+Var<T> tan(const Var<T>& x) {
+  return unary_map(
+      "tan", x, [](T x) { return std::tan(x); }, [](T, T y, T g) { return g * (T(1) + y * y); });
+}
+
+template <class T>
+Var<T> atan(const Var<T>& x) {
+  return unary_map(
+      "atan", x, [](T x) { return std::atan(x); }, [](T x, T, T g) { return g / (T(1) + x * x); });
+}
+
+template <class T>
+Var<T> sinh(const Var<T>& x) {
+  return unary_map(
+      "sinh", x, [](T x) { return std::sinh(x); }, [](T x, T, T g) { return g * std::cosh(x); });
+}
+
+template <class T>
+Var<T> cosh(const Var<T>& x) {
+  return unary_map(
+      "cosh", x, [](T x) { return std::cosh(x); }, [](T x, T, T g) { return g * std::sinh(x); });
 }
 
 template <class T>
 Var<T> erf(const Var<T>& x) {
-  return unary(
-      "erf", x, [](const auto& x) { return xt::erf(x); },
-      [](const auto& x, const auto&, const auto& g) { return g * T(1.1283791670955126) * xt::exp(-x * x); });  // 2/√π
-}
-
-/// Applies a scalar function elementwise into a new array (for the special functions without SIMD).
-template <class T, class F>
-static Array<T> map(const Array<T>& x, F f) {
-  Array<T> y = Array<T>::from_shape(x.shape());
-  for (std::size_t i = 0; i < x.size(); ++i) y.data()[i] = static_cast<T>(f(static_cast<double>(x.data()[i])));
-  return y;
+  return unary_map(
+      "erf", x, [](T x) { return std::erf(x); },
+      [](T x, T, T g) { return g * (T(1.1283791670955126) * std::exp(-x * x)); });  // 2/√π
 }
 
 template <class T>
 Var<T> lgamma(const Var<T>& x) {
-  return unary(
-      "lgamma", x, [](const auto& x) { return xt::lgamma(x); },
-      [](const auto& x, const auto&, const auto& g) { return g * map(x, digamma_scalar); });
+  return unary_map(
+      "lgamma", x, [](T x) { return std::lgamma(x); },
+      [](T x, T, T g) { return g * static_cast<T>(digamma_scalar(static_cast<double>(x))); });
 }
 
 template <class T>
 Var<T> digamma(const Var<T>& x) {
-  return unary(
-      "digamma", x, [](const auto& x) { return map(x, digamma_scalar); },
-      [](const auto& x, const auto&, const auto& g) { return g * map(x, trigamma_scalar); });
+  return unary_map(
+      "digamma", x, [](T x) { return static_cast<T>(digamma_scalar(static_cast<double>(x))); },
+      [](T x, T, T g) { return g * static_cast<T>(trigamma_scalar(static_cast<double>(x))); });
+}
+
+template <class T>
+Var<T> logit(const Var<T>& x, Scalar<T> eps) {
+  const bool clamped = eps >= T(0);
+  const T lo = clamped ? eps : T(0), hi = clamped ? T(1) - eps : T(1);
+  return unary_map(
+      "logit", x,
+      [clamped, lo, hi](T x) {
+        const T z = clamped ? std::min(std::max(x, lo), hi) : x;
+        // log(z/(1−z)) loses the digits of a result near 0 (z near ½); there log1p((2z − 1)/(1 − z)),
+        // whose 2z − 1 and 1 − z are exact for z ≥ ½ (and nearly so down to ¼).
+        return z < T(0.25) ? std::log(z / (T(1) - z)) : std::log1p((T(2) * z - T(1)) / (T(1) - z));
+      },
+      [clamped, lo, hi](T x, T, T g) {
+        if (x < lo || x > hi) return clamped ? T(0) : std::numeric_limits<T>::quiet_NaN();
+        return g / (x * (T(1) - x));
+      });
+}
+
+template <class T>
+Var<T> xlogy(const Var<T>& x, const Var<T>& y) {
+  return binary_map(
+      "xlogy", x, y, [](T x, T y) { return x == T(0) && !std::isnan(y) ? T(0) : x * std::log(y); },
+      // d/dx = log y, 0 where x = 0 and y ≤ 0 (PyTorch)
+      [](T x, T y, T, T g) { return x == T(0) && y <= T(0) ? T(0) : g * std::log(y); },
+      // d/dy = x/y, 0 where x = 0 (also at y = 0)
+      [](T x, T y, T, T g) { return x == T(0) ? T(0) : g * x / y; });
 }
 
 template <class T>
@@ -256,6 +311,7 @@ double trigamma_scalar(double x) {
   template Var<T> pow(const Var<T>&, const Var<T>&);          \
   template Var<T> square(const Var<T>&);                      \
   template Var<T> sqrt(const Var<T>&);                        \
+  template Var<T> rsqrt(const Var<T>&);                       \
   template Var<T> exp(const Var<T>&);                         \
   template Var<T> log(const Var<T>&);                         \
   template Var<T> log1p(const Var<T>&);                       \
@@ -263,6 +319,12 @@ double trigamma_scalar(double x) {
   template Var<T> abs(const Var<T>&);                         \
   template Var<T> sin(const Var<T>&);                         \
   template Var<T> cos(const Var<T>&);                         \
+  template Var<T> tan(const Var<T>&);                         \
+  template Var<T> atan(const Var<T>&);                        \
+  template Var<T> sinh(const Var<T>&);                        \
+  template Var<T> cosh(const Var<T>&);                        \
+  template Var<T> logit(const Var<T>&, Scalar<T>);            \
+  template Var<T> xlogy(const Var<T>&, const Var<T>&);        \
   template Var<T> erf(const Var<T>&);                         \
   template Var<T> lgamma(const Var<T>&);                      \
   template Var<T> digamma(const Var<T>&);                     \

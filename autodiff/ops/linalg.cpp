@@ -88,6 +88,38 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
   return y;
 }
 
+template <class T>
+Var<T> bmm(const Var<T>& a, const Var<T>& b) {
+  const Shape& sa = a.shape();
+  const Shape& sb = b.shape();
+  if (sa.size() != 3 || sb.size() != 3 || sa[0] != sb[0] || sa[2] != sb[1])
+    throw ShapeError(
+        fmt::format("bmm: shapes {} and {} do not fit (b, m, k) × (b, k, n)", shape_str(sa), shape_str(sb)));
+  const std::size_t nb = sa[0], m = sa[1], k = sa[2], n = sb[2];
+  Var<T> c = detail::make_output("bmm", Shape{nb, m, n}, a, b);
+  if (k == 0) std::fill(c.out().begin(), c.out().end(), T(0));
+  for (std::size_t i = 0; i < nb && k > 0; ++i)  // one gemm per batch on contiguous (m, k), (k, n) blocks
+    gemm(false, false, m, n, k, T(1), a.value().data() + i * m * k, b.value().data() + i * k * n, T(0),
+         c.out().data() + i * m * n);
+  c.on_backward([a, b, c, nb, m, n, k] {
+    const T* g = c.grad().data();
+    // per batch: dA_i = G_i B_iᵀ, dB_i = A_iᵀ G_i
+    a.accumulate_grad([&](Array<T>& da, bool acc) {
+      for (std::size_t i = 0; i < nb; ++i)
+        gemm(false, true, m, k, n, T(1), g + i * m * n, b.value().data() + i * k * n, acc ? T(1) : T(0),
+             da.data() + i * m * k);
+    });
+    b.accumulate_grad([&](Array<T>& db, bool acc) {
+      for (std::size_t i = 0; i < nb; ++i)
+        gemm(true, false, k, n, m, T(1), a.value().data() + i * m * k, g + i * m * n, acc ? T(1) : T(0),
+             db.data() + i * k * n);
+    });
+  });
+  return c;
+}
+
+template Var<float> bmm(const Var<float>&, const Var<float>&);
+template Var<double> bmm(const Var<double>&, const Var<double>&);
 template Var<float> linear(const Var<float>&, const Var<float>&, const Var<float>&);
 template Var<double> linear(const Var<double>&, const Var<double>&, const Var<double>&);
 template Var<float> matmul(const Var<float>&, const Var<float>&);

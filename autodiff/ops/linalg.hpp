@@ -10,6 +10,11 @@ namespace tapir {
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b);
 
+/// C_i = A_i B_i for A (b, m, k) and B (b, k, n): one gemm per batch, forward and backward
+/// (dA_i = G_i B_iᵀ, dB_i = A_iᵀ G_i). No broadcasting of the batch axis.
+template <class T>
+Var<T> bmm(const Var<T>& a, const Var<T>& b);
+
 /// y = x W + b for x (m, k), W (k, n), b (n,) — a Linear layer in one node:  dx = G Wᵀ, dW = xᵀ G,
 /// db = Σ_rows G. The bias is copied into the output and the product added by one gemm with beta = 1,
 /// so the layer costs no separate broadcast add, and no gradient copy, compared with matmul + b.

@@ -1,6 +1,9 @@
 // tapir/autodiff/ops/shape.cpp — reshape, transpose, concat, stack, row slicing and gathering.
 #include "autodiff/ops/shape.hpp"
 
+#include <algorithm>
+#include <memory>
+
 #include <xtensor/xmanipulation.hpp>
 
 #include "autodiff/ops/op_helpers.hpp"
@@ -194,14 +197,81 @@ Var<T> index_select(const Var<T>& x, const std::vector<std::size_t>& indices) {
   return y;
 }
 
-#define TAPIR_INSTANTIATE(T)                                                 \
-  template Var<T> reshape(const Var<T>&, const std::vector<long>&);          \
-  template Var<T> transpose(const Var<T>&);                                  \
-  template Var<T> transpose(const Var<T>&, const std::vector<std::size_t>&); \
-  template Var<T> concat(const std::vector<Var<T>>&, int);                   \
-  template Var<T> stack(const std::vector<Var<T>>&, int);                    \
-  template Var<T> slice_rows(const Var<T>&, std::size_t, std::size_t);       \
-  template Var<T> index_select(const Var<T>&, const std::vector<std::size_t>&);
+template <class T>
+Var<T> slice(const Var<T>& x, int axis, long begin, long end, long step) {
+  const Shape& s = x.shape();
+  if (s.empty()) throw ShapeError("slice: cannot slice a 0-d array");
+  if (step <= 0) throw ShapeError(fmt::format("slice: step must be positive, got {}", step));
+  const std::size_t a = normalize_axis("slice", axis, s.size());
+  const long n = static_cast<long>(s[a]);
+  // Python's rules: negative positions count from the end, then both are clamped to [0, n].
+  auto resolve = [n](long i) { return std::clamp(i < 0 ? i + n : i, 0L, n); };
+  const long b = resolve(begin), e = resolve(end);
+  const std::size_t count = e > b ? static_cast<std::size_t>((e - b + step - 1) / step) : 0;
+  Shape out = s;
+  out[a] = count;
+  const AxisSplit sx = detail::split_axis(s, a);
+  Var<T> y = detail::make_output("slice", out, x);
+  // Row r of the output along the axis is row b + r·step of the input.
+  auto src_row = [b, step](std::size_t r) { return static_cast<std::size_t>(b) + r * static_cast<std::size_t>(step); };
+  for (std::size_t o = 0; o < sx.outer; ++o)
+    for (std::size_t r = 0; r < count; ++r)
+      std::copy_n(x.value().data() + (o * sx.n + src_row(r)) * sx.inner, sx.inner,
+                  y.out().data() + (o * count + r) * sx.inner);
+  y.on_backward([x, y, sx, count, src_row] {
+    x.accumulate_grad([&](Array<T>& dx, bool acc) {
+      if (!acc) std::fill(dx.begin(), dx.end(), T(0));
+      for (std::size_t o = 0; o < sx.outer; ++o)
+        for (std::size_t r = 0; r < count; ++r)
+          copy_or_add(y.grad().data() + (o * count + r) * sx.inner, dx.data() + (o * sx.n + src_row(r)) * sx.inner,
+                      sx.inner, true);
+    });
+  });
+  return y;
+}
+
+template <class T>
+Var<T> index_select(const Var<T>& x, int axis, const std::vector<std::size_t>& indices) {
+  const Shape& s = x.shape();
+  if (s.empty()) throw ShapeError("index_select: cannot select from a 0-d array");
+  const std::size_t a = normalize_axis("index_select", axis, s.size());
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] >= s[a])
+      throw ShapeError(fmt::format("index_select: index {} (position {}) is out of range for axis {} of shape {}",
+                                   indices[i], i, axis, shape_str(s)));
+  Shape out = s;
+  out[a] = indices.size();
+  const AxisSplit sx = detail::split_axis(s, a);
+  const std::size_t m = indices.size();
+  Var<T> y = detail::make_output("index_select", out, x);
+  for (std::size_t o = 0; o < sx.outer; ++o)
+    for (std::size_t r = 0; r < m; ++r)
+      std::copy_n(x.value().data() + (o * sx.n + indices[r]) * sx.inner, sx.inner,
+                  y.out().data() + (o * m + r) * sx.inner);
+  auto idx = std::make_shared<const std::vector<std::size_t>>(indices);
+  y.on_backward([x, y, sx, idx] {
+    x.accumulate_grad([&](Array<T>& dx, bool acc) {  // scatter-add: repeated indices accumulate
+      if (!acc) std::fill(dx.begin(), dx.end(), T(0));
+      const std::size_t m = idx->size();
+      for (std::size_t o = 0; o < sx.outer; ++o)
+        for (std::size_t r = 0; r < m; ++r)
+          copy_or_add(y.grad().data() + (o * m + r) * sx.inner, dx.data() + (o * sx.n + (*idx)[r]) * sx.inner, sx.inner,
+                      true);
+    });
+  });
+  return y;
+}
+
+#define TAPIR_INSTANTIATE(T)                                                    \
+  template Var<T> reshape(const Var<T>&, const std::vector<long>&);             \
+  template Var<T> transpose(const Var<T>&);                                     \
+  template Var<T> transpose(const Var<T>&, const std::vector<std::size_t>&);    \
+  template Var<T> concat(const std::vector<Var<T>>&, int);                      \
+  template Var<T> stack(const std::vector<Var<T>>&, int);                       \
+  template Var<T> slice_rows(const Var<T>&, std::size_t, std::size_t);          \
+  template Var<T> index_select(const Var<T>&, const std::vector<std::size_t>&); \
+  template Var<T> slice(const Var<T>&, int, long, long, long);                  \
+  template Var<T> index_select(const Var<T>&, int, const std::vector<std::size_t>&);
 
 TAPIR_INSTANTIATE(float)
 TAPIR_INSTANTIATE(double)

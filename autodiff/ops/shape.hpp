@@ -29,4 +29,13 @@ Var<T> slice_rows(const Var<T>& x, std::size_t begin, std::size_t end);
 template <class T>
 Var<T> index_select(const Var<T>& x, const std::vector<std::size_t>& indices);
 
+/// x[..., begin:end:step, ...] along `axis`, with Python's rules: negative begin/end count from the end,
+/// both are clamped to [0, n], an empty range gives a zero-length axis; step > 0. Backward writes the
+/// gradient into the picked positions (0 elsewhere).
+template <class T>
+Var<T> slice(const Var<T>& x, int axis, long begin, long end, long step = 1);
+/// Positions indices[i] along `axis` (torch.index_select; repeats allowed). Backward scatter-adds.
+template <class T>
+Var<T> index_select(const Var<T>& x, int axis, const std::vector<std::size_t>& indices);
+
 }  // namespace tapir

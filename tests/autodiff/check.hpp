@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,25 @@ void check_close(const A& actual, const B& expected, double tol = 1e-6) {
     INFO("element " << i << ": " << a.data()[i] << " vs " << e.data()[i]);
     CHECK(std::abs(a.data()[i] - e.data()[i]) <= tol * (1 + std::abs(e.data()[i])));
   }
+}
+
+// Full reductions of plain arrays for the tests, with the standard library: xtensor 0.24's immediate
+// full reductions (xt::sum(a)()) can write through a null pointer (UBSan reports it).
+template <class T>
+double total(const Array<T>& a) {
+  return std::accumulate(a.begin(), a.end(), 0.0);
+}
+template <class T>
+double average(const Array<T>& a) {
+  return total(a) / static_cast<double>(a.size());
+}
+template <class T>
+T largest(const Array<T>& a) {
+  return *std::max_element(a.begin(), a.end());
+}
+template <class T>
+T smallest(const Array<T>& a) {
+  return *std::min_element(a.begin(), a.end());
 }
 
 /// Runs `fn` and checks it throws a tapir::Error whose message contains every string in `parts`.

@@ -47,13 +47,13 @@ TEST_CASE("matmul: float32 agrees with float64, and parameter gradients accumula
   Tape<float> tape;
   Var<float> a = tape.constant(xt::cast<float>(a0));
   Var<float> y = sum(matmul(a, tape.param(w)));
-  check_close(y.value(), Array<double>(xt::sum(naive_matmul(a0, b0))), 1e-5);
+  check_close(y.value(), Array<double>(test::total(Array<double>(naive_matmul(a0, b0)))), 1e-5);
   y.backward();
   const Array<float> g1 = w.grad();
   y.backward();  // a second pass adds the same gradient again
   check_close(w.grad(), Array<float>(2.0f * g1), 1e-6);
   w.zero_grad();
-  CHECK(xt::amax(xt::abs(w.grad()))() == 0);
+  CHECK(std::all_of(w.grad().begin(), w.grad().end(), [](float v) { return v == 0; }));
 }
 
 TEST_CASE("matmul errors name the op and both shapes") {
