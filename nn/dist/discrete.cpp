@@ -2,6 +2,7 @@
 // Independent and MixtureSameFamily. Explicit instances for float and double at the bottom.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -33,42 +34,15 @@ double sigmoid_d(double z) {
 
 template <class T>
 Var<T> bernoulli_log_prob(const Var<T>& logits, const Var<T>& value) {
-  // Scalar loops over the broadcast shape: the branches (a zero weight drops its term; x outside [0, 1]
-  // is −∞) are what keep ±∞ logits free of 0·∞.
-  auto inside = [](double x) { return x >= 0 && x <= 1; };
-  auto both = [](const Array<T>& l, const Array<T>& x, auto f) {
-    const Shape shape = l.shape() == x.shape() ? Shape(l.shape().begin(), l.shape().end())
-                                               : broadcast_shapes("bernoulli_log_prob", l.shape(), x.shape());
-    const Array<T> lb = xt::broadcast(l, shape), xb = xt::broadcast(x, shape);
-    Array<T> out = Array<T>::from_shape(shape);
-    for (std::size_t i = 0; i < out.size(); ++i)
-      out.data()[i] = static_cast<T>(f(double(lb.data()[i]), double(xb.data()[i])));
-    return out;
-  };
-  return detail::binary(
-      "bernoulli_log_prob", logits, value,
-      // y = −[x softplus(−l) + (1 − x) softplus(l)] on [0, 1], −∞ outside
-      [both, inside](const Array<T>& l, const Array<T>& x) {
-        return both(l, x, [inside](double l, double x) {
-          if (std::isnan(x)) return x;
-          if (!inside(x)) return -std::numeric_limits<double>::infinity();
-          double y = 0;
-          if (x > 0) y -= x * softplus_d(-l);
-          if (x < 1) y -= (1 - x) * softplus_d(l);
-          return y;
-        });
-      },
-      // dy/dl = x − σ(l) = x σ(−l) − (1 − x) σ(l): the second form keeps x = 1 at l = 50 (σ(−50)) exact
-      [both, inside](const Array<T>& l, const Array<T>& x, const Array<T>&, const Array<T>& g) {
-        return Array<T>(g * both(l, x, [inside](double l, double x) {
-                          if (!inside(x)) return 0.0;
-                          return (x > 0 ? x * sigmoid_d(-l) : 0.0) - (x < 1 ? (1 - x) * sigmoid_d(l) : 0.0);
-                        }));
-      },
-      // dy/dx = softplus(l) − softplus(−l) = l
-      [both, inside](const Array<T>& l, const Array<T>& x, const Array<T>&, const Array<T>& g) {
-        return Array<T>(g * both(l, x, [inside](double l, double x) { return inside(x) ? l : 0.0; }));
-      });
+  // −BCE(l, x) = −[x softplus(−l) + (1 − x) softplus(l)]: the loss op's xsimd kernel, exact at large
+  // logits (a weight 1 − x or x that is 0 drops its term, so l = ±∞ with the matching x gives 0) and as
+  // fast as the rest of the decoder. Outside [0, 1] the density is 0: log_prob −∞, gradient 0.
+  const Var<T> lp = -binary_cross_entropy_with_logits(logits, value);
+  const Array<T>& x = value.value();
+  const auto outside = [](T v) { return v < T(0) || v > T(1); };  // NaN is neither: it stays NaN
+  if (std::none_of(x.begin(), x.end(), outside)) return lp;
+  xt::xarray<bool> out = xt::broadcast(x < T(0) || x > T(1), lp.shape());
+  return tapir::where(out, lp.tape().scalar(-std::numeric_limits<T>::infinity()), lp);
 }
 
 // ---- Bernoulli ----------------------------------------------------------------------------------
