@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 
+#include "models/core/json_fields.hpp"
 #include "nn/optim/adam.hpp"
 
 namespace tapir::models {
@@ -73,21 +74,21 @@ AvbOptions AvbOptions::from_json(const nlohmann::json& j) {
       if (k == "adaptive_contrast")
         o.adaptive_contrast = it->get<bool>();
       else if (k == "noise_dim")
-        o.noise_dim = it->get<std::size_t>();
+        o.noise_dim = json_fields::count(*it, k);
       else if (k == "encoder_hidden")
-        o.encoder_hidden = it->get<std::vector<std::size_t>>();
+        o.encoder_hidden = json_fields::counts(*it, k);
       else if (k == "disc_hidden")
-        o.disc_hidden = it->get<std::vector<std::size_t>>();
+        o.disc_hidden = json_fields::counts(*it, k);
       else if (k == "disc_activation")
         o.disc_activation = it->get<std::string>();
       else if (k == "disc_steps")
-        o.disc_steps = it->get<std::size_t>();
+        o.disc_steps = json_fields::count(*it, k);
       else if (k == "disc_lr")
-        o.disc_lr = it->get<double>();
+        o.disc_lr = json_fields::real(*it, k);
       else if (k == "contrast_samples")
-        o.contrast_samples = it->get<std::size_t>();
+        o.contrast_samples = json_fields::count(*it, k);
       else if (k == "contrast_eps")
-        o.contrast_eps = it->get<double>();
+        o.contrast_eps = json_fields::real(*it, k);
       else
         throw Error(fmt::format("unknown key '{}'", k));
     }

@@ -39,6 +39,21 @@ CLI::Validator count_validator(bool positive) {
       positive ? "COUNT>0" : "COUNT");
 }
 
+}  // namespace
+
+CLI::Validator at_most(std::uint64_t limit, const std::string& what) {
+  return CLI::Validator(
+      [limit, what](std::string& s) -> std::string {
+        const double v = std::strtod(s.c_str(), nullptr);
+        if (v > static_cast<double>(limit))
+          return fmt::format("'{}' is more than {}, the most {} allows", s, limit, what);
+        return "";
+      },
+      fmt::format("<= {}", limit));
+}
+
+namespace {
+
 extern "C" void on_signal(int sig) {
   g_stop.store(true);         // training stops after this step, with a checkpoint
   std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once

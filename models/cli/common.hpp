@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -16,6 +17,8 @@ extern const CLI::Validator kPositive;
 extern const CLI::Validator kNonNegative;
 /// Whole numbers, also written as 1e7: rewritten to plain digits before CLI11 converts them.
 extern const CLI::Validator kCount, kPositiveCount;
+/// A count of at most `limit` (after kCount or kPositiveCount): "'N' is more than LIMIT, the most WHAT allows".
+CLI::Validator at_most(std::uint64_t limit, const std::string& what);
 
 /// What the whole command line shares: the global --progress flag.
 struct Globals {

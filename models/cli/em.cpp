@@ -35,7 +35,10 @@ void add_em_options(CLI::App* c, EmArgs& a) {
   c->add_option("--data", a.data, "directory with the dataset's files")->required();
   c->add_option("--split", a.split, "train | test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
   c->add_option("--limit", a.limit, "only the first N points (0: all)")->transform(kCount);
-  c->add_option("--max-iter", a.max_iter, "EM iterations at most")->transform(kPositiveCount)->capture_default_str();
+  c->add_option("--max-iter", a.max_iter, "EM iterations at most")
+      ->transform(kPositiveCount)
+      ->check(at_most(1'000'000'000, "--max-iter"))
+      ->capture_default_str();
   c->add_option("--tol", a.tol, "stop when log p(x) per point gains less")->check(kNonNegative)->capture_default_str();
   c->add_option("--seed", a.seed, "seed of the initialisation")->capture_default_str();
   c->add_option("--out", a.out, "write the fitted model here (safetensors, float64)");
@@ -64,6 +67,13 @@ int run_em_gmm(const EmArgs& a) {
   models::em::GmmOptions o;
   o.components = a.components;
   o.covariance = models::em::covariance_from_string(a.covariance);
+  // K covariances of d × d (full) or d (diagonal) doubles, and the N × K responsibilities: at most 2 GiB each.
+  const double d = double(x.shape()[1]), per = o.covariance == models::em::Covariance::full ? d * d : d;
+  if (double(a.components) * per > double(1 << 28) || double(a.components) * double(x.shape()[0]) > double(1 << 28))
+    throw Error(
+        fmt::format("--components {} with {} covariances on {} × {} points needs more than 2 GiB: use fewer "
+                    "components, --covariance diagonal or --limit",
+                    a.components, a.covariance, x.shape()[0], x.shape()[1]));
   o.max_iter = a.max_iter;
   o.tol = a.tol;
   o.regularisation = a.regularisation;
@@ -161,7 +171,10 @@ Command add_em_commands(CLI::App& app) {
   auto* ppca = em->add_subcommand("ppca", "probabilistic PCA / factor analysis by EM, against the closed form");
   add_em_options(gmm, a->gmm);
   add_em_options(ppca, a->ppca);
-  gmm->add_option("--components,-k", a->gmm.components, "K")->transform(kPositiveCount)->capture_default_str();
+  gmm->add_option("--components,-k", a->gmm.components, "K")
+      ->transform(kPositiveCount)
+      ->check(at_most(10'000, "a mixture"))
+      ->capture_default_str();
   gmm->add_option("--covariance", a->gmm.covariance, "full | diagonal")
       ->check(CLI::IsMember({"full", "diagonal"}))
       ->capture_default_str();
@@ -170,6 +183,7 @@ Command add_em_commands(CLI::App& app) {
       ->capture_default_str();
   ppca->add_option("--latent", a->ppca.latent, "q, the latent dimension")
       ->transform(kPositiveCount)
+      ->check(at_most(65'536, "--latent"))
       ->capture_default_str();
   ppca->add_flag("--factor-analysis", a->ppca.factor_analysis, "a diagonal noise covariance instead of σ² I");
   ppca->add_option("--compare-aevb", a->ppca.compare_aevb,

@@ -100,6 +100,7 @@ Command add_eval_command(CLI::App& app) {
   eval->add_option("--split", a->split, "train | test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
   auto* k = eval->add_option("--importance-samples,-k", a->k, "K of the IWAE estimate of log p(x) (0: bound only)")
                 ->transform(kCount)
+                ->check(at_most(10'000'000, "-k"))
                 ->capture_default_str();
   eval->add_option("--checkpoint", a->which, "best | last")
       ->check(CLI::IsMember({"best", "last"}))
@@ -107,19 +108,24 @@ Command add_eval_command(CLI::App& app) {
   eval->add_option("--limit", a->limit, "only the first N points of the split (0: all)")->transform(kCount);
   eval->add_option("--seed", a->seed, "seed of the evaluation's draws")->capture_default_str();
   eval->add_option("--ais-steps", a->ais_steps, "also estimate log p(x) by AIS with this many temperatures (0: no)")
-      ->transform(kCount);
+      ->transform(kCount)
+      ->check(at_most(1'000'000, "--ais-steps"));
   eval->add_option("--ais-chains", a->ais_chains, "AIS chains per data point")
       ->transform(kPositiveCount)
+      ->check(at_most(10'000, "--ais-chains"))
       ->capture_default_str();
   eval->add_option("--hmc-harmonic", a->harmonic_samples,
                    "also estimate log p(x) by the AEVB paper's App. D estimator with this many HMC posterior "
                    "samples per point (the paper: 50; meant for N_z < 5; 0: no)")
-      ->transform(kCount);
+      ->transform(kCount)
+      ->check(at_most(10'000'000, "--hmc-harmonic"));
   eval->add_option("--hmc-burn-in", a->harmonic_burn_in, "--hmc-harmonic: HMC transitions before the first sample")
       ->transform(kCount)
+      ->check(at_most(10'000'000, "--hmc-burn-in"))
       ->capture_default_str();
   eval->add_option("--hmc-chains", a->harmonic_chains, "--hmc-harmonic: chains per point, their samples pooled")
       ->transform(kPositiveCount)
+      ->check(at_most(10'000, "--hmc-chains"))
       ->capture_default_str();
   return {eval, [a, k] { return run_eval(*a, k->count() > 0); }};
 }

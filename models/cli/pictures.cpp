@@ -88,9 +88,18 @@ std::vector<Command> add_picture_commands(CLI::App& app) {
         ->capture_default_str();
     c->add_option("--seed", a->seed, "seed of the draws")->capture_default_str();
   }
-  sample->add_option("-n", a->n_images, "number of images")->transform(kPositiveCount)->capture_default_str();
-  sample->add_option("--cols", a->cols, "images per row")->transform(kPositiveCount)->capture_default_str();
-  reconstruct->add_option("-n", a->n_images, "number of data points")->transform(kPositiveCount)->capture_default_str();
+  sample->add_option("-n", a->n_images, "number of images")
+      ->transform(kPositiveCount)
+      ->check(at_most(10'000, "a picture"))
+      ->capture_default_str();
+  sample->add_option("--cols", a->cols, "images per row")
+      ->transform(kPositiveCount)
+      ->check(at_most(1'000, "a picture's row"))
+      ->capture_default_str();
+  reconstruct->add_option("-n", a->n_images, "number of data points")
+      ->transform(kPositiveCount)
+      ->check(at_most(10'000, "a picture"))
+      ->capture_default_str();
   reconstruct->add_option("--split", a->split, "train | test")
       ->check(CLI::IsMember({"train", "test"}))
       ->capture_default_str();

@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
+#include "models/core/json_fields.hpp"
 #include "models/priors/make_prior.hpp"
 
 namespace tapir::models {
@@ -54,43 +57,43 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
       else if (k == "binarize")
         c.binarize = it->get<std::string>();
       else if (k == "batch")
-        c.batch = it->get<std::size_t>();
+        c.batch = json_fields::count(*it, k);
       else if (k == "samples")
-        c.samples = it->get<long long>();
+        c.samples = json_fields::signed_count(*it, k);
       else if (k == "optimizer")
         c.optimizer = it->get<std::string>();
       else if (k == "lr")
-        c.lr = it->get<double>();
+        c.lr = json_fields::real(*it, k);
       else if (k == "weight_decay")
-        c.weight_decay = it->get<double>();
+        c.weight_decay = json_fields::real(*it, k);
       else if (k == "adagrad_accumulator")
-        c.adagrad_accumulator = it->get<double>();
+        c.adagrad_accumulator = json_fields::real(*it, k);
       else if (k == "objective")
         c.objective = it->get<std::string>();
       else if (k == "iwae_k")
-        c.iwae_k = it->get<std::size_t>();
+        c.iwae_k = json_fields::count(*it, k);
       else if (k == "beta")
-        c.beta = it->get<double>();
+        c.beta = json_fields::real(*it, k);
       else if (k == "warmup")
-        c.warmup = it->get<long long>();
+        c.warmup = json_fields::signed_count(*it, k);
       else if (k == "eval_every")
-        c.eval_every = it->get<long long>();
+        c.eval_every = json_fields::signed_count(*it, k);
       else if (k == "train_eval_size")
-        c.train_eval_size = it->get<std::size_t>();
+        c.train_eval_size = json_fields::count(*it, k);
       else if (k == "ais_eval_size")
-        c.ais_eval_size = it->get<std::size_t>();
+        c.ais_eval_size = json_fields::count(*it, k);
       else if (k == "ais_steps")
-        c.ais_steps = it->get<std::size_t>();
+        c.ais_steps = json_fields::count(*it, k);
       else if (k == "ais_chains")
-        c.ais_chains = it->get<std::size_t>();
+        c.ais_chains = json_fields::count(*it, k);
       else if (k == "curve_metric")
         c.curve_metric = it->get<std::string>();
       else if (k == "train_size")
-        c.train_size = it->get<std::size_t>();
+        c.train_size = json_fields::count(*it, k);
       else if (k == "avb")
         c.avb = AvbOptions::from_json(*it);
       else if (k == "seed")
-        c.seed = it->get<std::uint64_t>();
+        c.seed = json_fields::count(*it, k);
       else
         throw Error(fmt::format("unknown key '{}'", k));
     }
@@ -147,7 +150,9 @@ nlohmann::json VaeRunConfig::to_json() const {
 VaeRunConfig VaeRunConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object() || j.value("model", "") != "vae" || !j.contains("vae") || !j.contains("train"))
     throw Error("not a VAE run configuration (expected {\"model\": \"vae\", \"vae\": ..., \"train\": ...})");
-  return {VaeConfig::from_json(j.at("vae")), VaeTrainConfig::from_json(j.at("train"))};
+  VaeRunConfig c{VaeConfig::from_json(j.at("vae")), VaeTrainConfig::from_json(j.at("train"))};
+  check_combination(c);  // the same checks as the flags' (a config.json can be edited by hand)
+  return c;
 }
 
 VaeRunConfig paper_vae_setup(const std::string& dataset, std::size_t latent) {
@@ -169,9 +174,124 @@ VaeRunConfig paper_vae_setup(const std::string& dataset, std::size_t latent) {
   return r;
 }
 
+namespace {
+/// a · b, saturating at 2⁶⁴ − 1 (then above every limit).
+std::uint64_t times(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+std::uint64_t plus(std::uint64_t a, std::uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+
+/// Floats of an MLP in → hidden… → out, the last layer twice (a Normal head's mean and log-variance).
+std::uint64_t mlp_floats(std::uint64_t in, const std::vector<std::size_t>& hidden, std::uint64_t out) {
+  std::uint64_t total = 0, prev = in;
+  for (const std::size_t h : hidden) {
+    total = plus(total, times(plus(prev, 1), h));
+    prev = h;
+  }
+  return plus(total, times(2, times(plus(prev, 1), out)));
+}
+
+void at_most(std::uint64_t value, std::uint64_t limit, const char* what) {
+  if (value > limit) throw Error(fmt::format("{} = {}: at most {} is allowed", what, value, limit));
+}
+void real_in(double value, double lo, double hi, const char* what) {
+  if (!(value >= lo && value <= hi))
+    throw Error(fmt::format("{} = {}: expected a number in [{}, {}]", what, value, lo, hi));
+}
+void widths(const std::vector<std::size_t>& layers, const char* what) {
+  at_most(layers.size(), limits::kLayers, what);
+  for (const std::size_t h : layers) {
+    if (h == 0) throw Error(fmt::format("{}: a layer of 0 units", what));
+    at_most(h, limits::kWidth, what);
+  }
+}
+}  // namespace
+
+void check_limits(const VaeRunConfig& c) {
+  const VaeConfig& m = c.model;
+  const VaeTrainConfig& t = c.train;
+  if (m.x_dim == 0 || m.z_dim == 0)
+    throw Error("the data and latent dimensions (x_dim, --latent z_dim) must be positive");
+  at_most(m.x_dim, limits::kWidth, "the data dimension (x_dim)");
+  at_most(m.z_dim, limits::kWidth, "--latent (z_dim)");
+  at_most(m.z2_dim, limits::kWidth, "--latent2 (z2_dim)");
+  widths(m.hidden, "--hidden (hidden)");
+  if (m.z2_dim > 0) widths(m.hidden2, "--hidden2 (hidden2)");
+  if (m.samples == 0) throw Error("--mc-samples (samples) must be at least 1");
+  at_most(m.samples, limits::kDraws, "--mc-samples (samples)");
+  at_most(t.iwae_k, limits::kDraws, "--iwae-k (iwae_k)");
+  at_most(t.batch, limits::kBatch, "--batch (batch)");
+  real_in(m.init_std, 0, limits::kInitStd, "--init-std (init_std)");
+  std::size_t components = 0;
+  if (const auto colon = m.prior.find(':'); colon != std::string::npos) {
+    check_prior_spec(m.prior);
+    components = std::stoul(m.prior.substr(colon + 1));
+    at_most(components, limits::kComponents, "the prior's K (--prior, prior)");
+  }
+
+  // All parameters, and one step's widest array.
+  std::size_t widest = std::max(m.x_dim, m.z_dim);
+  for (const std::size_t h : m.hidden) widest = std::max(widest, h);
+  std::vector<std::size_t> reversed(m.hidden.rbegin(), m.hidden.rend());
+  std::uint64_t floats = plus(mlp_floats(m.x_dim, m.hidden, m.z_dim), mlp_floats(m.z_dim, reversed, m.x_dim));
+  if (m.z2_dim > 0) {
+    for (const std::size_t h : m.hidden2) widest = std::max(widest, h);
+    std::vector<std::size_t> reversed2(m.hidden2.rbegin(), m.hidden2.rend());
+    floats = plus(floats, plus(mlp_floats(m.z_dim, m.hidden2, m.z2_dim), mlp_floats(m.z2_dim, reversed2, m.z_dim)));
+  }
+  if (m.prior.rfind("mog", 0) == 0) floats = plus(floats, times(components, plus(times(2, m.z_dim), 1)));
+  if (m.prior.rfind("vamp", 0) == 0) floats = plus(floats, times(components, m.x_dim));
+  std::uint64_t draws = std::max<std::uint64_t>(m.samples, t.objective == "iwae" ? t.iwae_k : 1);
+  if (t.method == "avb") {
+    const AvbOptions& a = t.avb;
+    at_most(a.noise_dim, limits::kWidth, "--noise-dim (avb.noise_dim)");
+    widths(a.encoder_hidden, "AVB's encoder layers (avb.encoder_hidden)");
+    widths(a.disc_hidden, "--disc-hidden (avb.disc_hidden)");
+    at_most(a.disc_steps, 1000, "--disc-steps (avb.disc_steps)");
+    at_most(a.contrast_samples, limits::kDraws, "--contrast-samples (avb.contrast_samples)");
+    real_in(a.disc_lr, 0, limits::kLr, "--disc-lr (avb.disc_lr)");
+    real_in(a.contrast_eps, 1e-30, 1, "avb.contrast_eps");
+    for (const std::size_t h : a.encoder_hidden) widest = std::max(widest, h);
+    for (const std::size_t h : a.disc_hidden) widest = std::max(widest, h);
+    widest = std::max(widest, m.x_dim + a.noise_dim);
+    floats = plus(
+        floats, plus(mlp_floats(m.x_dim + a.noise_dim, a.encoder_hidden.empty() ? m.hidden : a.encoder_hidden, m.z_dim),
+                     mlp_floats(m.x_dim + m.z_dim, a.disc_hidden.empty() ? m.hidden : a.disc_hidden, 1)));
+    if (a.adaptive_contrast) draws = std::max<std::uint64_t>(draws, a.contrast_samples);
+  }
+  if (floats > limits::kParameters)
+    throw Error(fmt::format("the model would have {} parameters: at most {} are allowed (--hidden, --latent, --prior)",
+                            floats, limits::kParameters));
+  const std::uint64_t step = times(times(t.batch, draws), widest);
+  if (step > limits::kStepFloats)
+    throw Error(fmt::format(
+        "one step would hold {} floats in its widest array (--batch {} × {} draws × {} units): at most {} are allowed",
+        step, t.batch, draws, widest, limits::kStepFloats));
+
+  at_most(static_cast<std::uint64_t>(std::max(0LL, t.samples)), limits::kSamples, "--samples (samples)");
+  at_most(static_cast<std::uint64_t>(std::max(0LL, t.warmup)), limits::kSamples, "--warmup (warmup)");
+  at_most(static_cast<std::uint64_t>(std::max(0LL, t.eval_every)), limits::kSamples, "--eval-every (eval_every)");
+  at_most(t.ais_eval_size, limits::kAisPoints, "--ais-points (ais_eval_size)");
+  at_most(t.ais_steps, limits::kAisSteps, "--ais-steps (ais_steps)");
+  at_most(t.ais_chains, limits::kAisChains, "--ais-chains (ais_chains)");
+  if (t.method == "mcem" || t.curve_metric == "ais") {
+    const std::uint64_t ais = times(times(t.ais_eval_size, t.ais_chains), widest);
+    if (ais > limits::kStepFloats)
+      throw Error(fmt::format("AIS would hold {} floats (--ais-points {} × --ais-chains {} × {} units): at most {}",
+                              ais, t.ais_eval_size, t.ais_chains, widest, limits::kStepFloats));
+  }
+  real_in(t.lr, 0, limits::kLr, "--lr (lr)");
+  if (t.weight_decay >= 0) real_in(t.weight_decay, 0, limits::kWeightDecay, "--weight-decay (weight_decay)");
+  real_in(t.beta, 0, limits::kBeta, "--beta (beta)");
+  if (t.adagrad_accumulator >= 0)
+    real_in(t.adagrad_accumulator, 0, limits::kAccumulator, "--adagrad-accumulator (adagrad_accumulator)");
+}
+
 /// Settings that are each valid but make no sense together.
 void check_combination(const VaeRunConfig& c) {
   c.train.validate();
+  check_limits(c);
   if (c.train.method == "avb" && (c.model.estimator == Estimator::monte_carlo || c.model.samples != 1))
     throw Error("AVB's bound is −T(x, z) + log p(x|z) from one z: --estimator and --mc-samples do not apply");
   check_prior_spec(c.model.prior);

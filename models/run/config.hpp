@@ -50,6 +50,7 @@ struct VaeRunConfig {
   VaeConfig model;
   VaeTrainConfig train;
   nlohmann::json to_json() const;
+  /// Reads and checks (check_combination) a run configuration; throws naming the bad key or value.
   static VaeRunConfig from_json(const nlohmann::json& j);
 };
 
@@ -58,8 +59,29 @@ struct VaeRunConfig {
 /// decoder, grey levels, Adagrad 0.02. M = 100, L = 1, estimator B, N(0, 0.01) initialisation.
 VaeRunConfig paper_vae_setup(const std::string& dataset, std::size_t latent);
 
-/// Settings that are each valid but make no sense together (e.g. AVB with a mixture prior, wake-sleep
-/// on two stochastic layers); throws naming them.
+/// What a run may ask for. Sizes beyond these are refused, naming the flag and the config key, before
+/// anything is allocated — for flags and for a config.json read back from disk alike (check_combination).
+namespace limits {
+inline constexpr std::size_t kWidth = 65'536;        // any layer: x_dim, N_z, hidden units, AVB's noise
+inline constexpr std::size_t kLayers = 64;           // hidden layers in one network
+inline constexpr std::size_t kDraws = 100'000;       // L (--mc-samples), IWAE's K, AVB's contrast samples
+inline constexpr std::size_t kBatch = 1'000'000;     // M
+inline constexpr std::size_t kComponents = 100'000;  // K of mog:K and vamp:K
+// Floats in all of a model's parameters (512 MB; the paper's largest model has 0.9 · 10⁶) and in one
+// step's widest array, M · draws · widest layer (1 GiB).
+inline constexpr std::uint64_t kParameters = std::uint64_t(1) << 27, kStepFloats = std::uint64_t(1) << 28;
+inline constexpr long long kSamples = 1'000'000'000'000'000;  // 10¹⁵ training samples (and warm-up, eval spacing)
+inline constexpr std::size_t kAisPoints = 10'000'000, kAisSteps = 1'000'000, kAisChains = 10'000;
+// Real-valued settings: a larger value is a typo or diverges at the first step.
+inline constexpr double kInitStd = 10, kLr = 1e3, kWeightDecay = 1e4, kBeta = 1e6, kAccumulator = 1e6;
+}  // namespace limits
+
+/// Throws tapir::Error naming the first setting outside `limits` (flag and config key, value, limit).
+void check_limits(const VaeRunConfig& config);
+
+/// Every check of a run's configuration: VaeTrainConfig::validate, check_limits, and settings that are
+/// each valid but make no sense together (e.g. AVB with a mixture prior, wake-sleep on two stochastic
+/// layers); throws naming them. train_vae, resume_vae and load_vae_run_config all call it.
 void check_combination(const VaeRunConfig& config);
 
 }  // namespace tapir::models

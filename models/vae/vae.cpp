@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "models/core/json_fields.hpp"
 #include "models/priors/make_prior.hpp"
 #include "nn/init.hpp"
 
@@ -59,11 +60,11 @@ VaeConfig VaeConfig::from_json(const nlohmann::json& j) {
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& k = it.key();
       if (k == "x_dim")
-        c.x_dim = it->get<std::size_t>();
+        c.x_dim = json_fields::count(*it, k);
       else if (k == "z_dim")
-        c.z_dim = it->get<std::size_t>();
+        c.z_dim = json_fields::count(*it, k);
       else if (k == "hidden")
-        c.hidden = it->get<std::vector<std::size_t>>();
+        c.hidden = json_fields::counts(*it, k);
       else if (k == "activation")
         c.activation = nn::activation_from_string(it->get<std::string>());
       else if (k == "likelihood")
@@ -73,16 +74,16 @@ VaeConfig VaeConfig::from_json(const nlohmann::json& j) {
         if (e != "A" && e != "B" && e != "auto") throw Error(fmt::format("estimator '{}' (expected A, B or auto)", e));
         c.estimator = e == "B" ? Estimator::analytic_kl : e == "A" ? Estimator::monte_carlo : Estimator::automatic;
       } else if (k == "samples")
-        c.samples = it->get<std::size_t>();
+        c.samples = json_fields::count(*it, k);
       else if (k == "init_std")
-        c.init_std = it->get<double>();
+        c.init_std = json_fields::real(*it, k);
       else if (k == "prior") {
         c.prior = it->get<std::string>();
         check_prior_spec(c.prior);
       } else if (k == "z2_dim")
-        c.z2_dim = it->get<std::size_t>();
+        c.z2_dim = json_fields::count(*it, k);
       else if (k == "hidden2")
-        c.hidden2 = it->get<std::vector<std::size_t>>();
+        c.hidden2 = json_fields::counts(*it, k);
       else
         throw Error(fmt::format("unknown key '{}'", k));
     }
