@@ -35,8 +35,11 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
       ->capture_default_str();
   c->add_option("--data", a.data, "directory with the dataset's files under their usual names")->required();
   c->add_option("--out", a.out, "run directory to create")->required();
-  c->add_option("--latent", a.latent, "N_z, the latent dimension")->transform(kPositiveCount)->capture_default_str();
-  c->add_option("--hidden", a.hidden, "hidden layer sizes, e.g. 500 or 400,400 (default: 500 MNIST, 200 Frey)")
+  c->add_option("--latent", a.latent, "N_z, the latent dimension (at most 65536)")
+      ->transform(kPositiveCount)
+      ->capture_default_str();
+  c->add_option("--hidden", a.hidden,
+                "hidden layer sizes, e.g. 500 or 400,400 (default: 500 MNIST, 200 Frey; each at most 65536)")
       ->delimiter(',')
       ->transform(kPositiveCount);
   c->add_option("--prior", a.prior, "p(z): normal | mog:K (learnable mixture of K Gaussians) | vamp:K (VampPrior)")
@@ -54,8 +57,9 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
   c->add_option("--hidden2", a.hidden2, "hidden layers between the two stochastic layers (default 100,100)")
       ->delimiter(',')
       ->transform(kPositiveCount);
-  c->add_option("--batch", a.batch, "minibatch size M (default 100)")->transform(kPositiveCount);
-  c->add_option("--samples", a.samples, "training samples to process in all (default 10^7)")->transform(kPositiveCount);
+  c->add_option("--batch", a.batch, "minibatch size M (default 100; at most 10^6)")->transform(kPositiveCount);
+  c->add_option("--samples", a.samples, "training samples to process in all (default 10^7; at most 10^15)")
+      ->transform(kPositiveCount);
   c->add_option("--optimizer", a.optimizer, "adagrad (default) | adam")->check(CLI::IsMember({"adagrad", "adam"}));
   c->add_option("--lr", a.lr, "step size (default: Adagrad 0.02, Adam 1e-3)")->check(kPositive);
   c->add_option("--binarize", a.binarize, "none | threshold | dynamic (default: dynamic MNIST, none Frey)")
@@ -72,9 +76,10 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
                 "SGVB estimator: auto (default: B where the KL has a closed form, else A) | B (analytic KL) | A (Monte "
                 "Carlo)")
       ->check(CLI::IsMember({"auto", "A", "B"}));
-  c->add_option("--mc-samples", a.mc_samples, "L, samples of z per data point (default 1)")->transform(kPositiveCount);
+  c->add_option("--mc-samples", a.mc_samples, "L, samples of z per data point (default 1; at most 10^5)")
+      ->transform(kPositiveCount);
   c->add_option("--objective", a.objective, "elbo (default) | iwae")->check(CLI::IsMember({"elbo", "iwae"}));
-  c->add_option("--iwae-k", a.iwae_k, "K of the IWAE objective (default 5)")->transform(kPositiveCount);
+  c->add_option("--iwae-k", a.iwae_k, "K of the IWAE objective (default 5; at most 10^5)")->transform(kPositiveCount);
   c->add_option("--beta", a.beta, "weight of the KL term (1: the bound)")->check(kNonNegative)->capture_default_str();
   c->add_option("--warmup", a.warmup, "samples over which beta ramps up from 0 (KL warm-up)")->transform(kCount);
   c->add_option("--weight-decay", a.weight_decay, "L2 on weight matrices (default: the paper's N(0,I) prior, 1/N)")
@@ -96,7 +101,7 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
   c->add_option("--ais-chains", a.ais_chains, "MCEM's curve: AIS chains per point")
       ->transform(kPositiveCount)
       ->capture_default_str();
-  c->add_option("--init-std", a.init_std, "initial weights ~ N(0, std^2) (0: PyTorch's default init)")
+  c->add_option("--init-std", a.init_std, "initial weights ~ N(0, std^2) (0: PyTorch's default init; at most 10)")
       ->check(kNonNegative)
       ->capture_default_str();
 }
