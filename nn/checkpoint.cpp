@@ -258,7 +258,9 @@ std::map<std::string, Array<T>>& tensors_of(NamedTensors& t) {
     return t.f64;
 }
 /// The optimizer state's values within their domains (nn/optim/optimizer.hpp): lr finite and ≥ 0, the
-/// step pair whole numbers (the low part < 2^20), accumulators of squares ≥ 0, every value finite.
+/// step pair whole numbers (the low part < 2^20), accumulators of squares ≥ 0, no NaN. (An accumulator
+/// or a moment may overflow to ±inf in float on a run that is diverging but still has a finite bound:
+/// that state is the optimizer's own, and the run must resume from it.)
 template <class T>
 void check_optimizer_state(const std::string& path, const std::map<std::string, Array<T>>& state) {
   for (const auto& [key, a] : state) {
@@ -267,11 +269,11 @@ void check_optimizer_state(const std::string& path, const std::map<std::string, 
     for (std::size_t i = 0; i < a.size(); ++i) {
       const double v = static_cast<double>(a.data()[i]);
       const char* domain = nullptr;
-      if (!std::isfinite(v))
-        domain = "not finite";
-      else if (key == "lr" && v < 0)
-        domain = "a learning rate must be ≥ 0";
-      else if (key == "step" && (v < 0 || v != std::floor(v) || (i == 1 && v >= double(1 << 20))))
+      if (std::isnan(v))
+        domain = "not a number";
+      else if (key == "lr" && !(v >= 0 && std::isfinite(v)))
+        domain = "a learning rate must be finite and ≥ 0";
+      else if (key == "step" && (!std::isfinite(v) || v < 0 || v != std::floor(v) || (i == 1 && v >= double(1 << 20))))
         domain = "the step pair holds whole numbers ≥ 0, the second < 2^20";
       else if (squares && v < 0)
         domain = "an accumulator of squared gradients must be ≥ 0";
