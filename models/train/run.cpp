@@ -94,6 +94,7 @@ bool resume_vae(const std::string& run_dir, long long samples, const std::string
   // and the curve all come from this process.
   auto lock = std::make_unique<RunLock>(run_dir);
   VaeRunConfig c = load_vae_run_config(run_dir);
+  const long long budget = c.train.samples;
   bool rewrite = false;
   if (samples > 0 && samples != c.train.samples) {
     c.train.samples = samples;
@@ -112,7 +113,9 @@ bool resume_vae(const std::string& run_dir, long long samples, const std::string
   // first checkpoint): the run starts over from its configuration.
   if (!fs::exists(path_in(run_dir, "checkpoint_last.safetensors"))) return trainer->train(progress, stop);
   trainer->restore();
-  if (trainer->samples() > c.train.samples)
+  // A finished run may have passed its budget by part of a batch: resuming it (to the same budget) is
+  // nothing to do, not an error.
+  if (trainer->samples() > c.train.samples && c.train.samples != budget)
     throw Error(fmt::format("'{}' has trained on {} samples already: --samples {} would not continue it", run_dir,
                             trainer->samples(), c.train.samples));
   if (rewrite) trainer->write_config();

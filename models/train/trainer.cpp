@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -258,7 +259,10 @@ bool Trainer::run(const ProgressFn& progress, const std::atomic<bool>* stop) {
     const double b = method_->step(*input, idx, beta, rng_, tape);
     tape.clear();
     if (!std::isfinite(b))  // the parameters may be ruined already: save nothing
-      throw Error(fmt::format("the training bound became {} on the minibatch at {} samples (epoch {}): {}; {}", b,
+      throw Error(fmt::format("the training bound became {} on the minibatch at {} samples (epoch {}): {}; {}",
+                              std::isnan(b) ? "nan"
+                              : b < 0       ? "-inf"
+                                            : "inf",
                               samples_, epoch_ + 1, divergence_advice(), kept_state()));
     running = std::isnan(running) ? b : 0.98 * running + 0.02 * b;
     pos_ += m;
@@ -273,9 +277,14 @@ bool Trainer::run(const ProgressFn& progress, const std::atomic<bool>* stop) {
       const CurvePoint& e = curve_.back();
       if (!std::isfinite(e.train_elbo) || !std::isfinite(e.test_elbo)) {
         const bool test = std::isfinite(e.train_elbo);
+        const double bad = test ? e.test_elbo : e.train_elbo;
         throw Error(fmt::format(
             "the {} bound became {} at the evaluation at {} samples (epoch {}; recorded in curve.csv): {}{}; {}",
-            test ? "test" : "training", test ? e.test_elbo : e.train_elbo, e.samples, e.epoch, divergence_advice(),
+            test ? "test" : "training",
+            std::isnan(bad) ? "nan"
+            : bad < 0       ? "-inf"
+                            : "inf",
+            e.samples, e.epoch, divergence_advice(),
             test && vae_setting(run_config_, "likelihood") == "gaussian"
                 ? " (a Gaussian decoder on little data can also shrink its variance onto the training points: "
                   "train on more data or for fewer --samples)"
@@ -348,6 +357,12 @@ nn::CheckpointInfo Trainer::info() const {
 }
 
 void Trainer::save_last() {
+  // A step's bound is computed before its update: parameters ruined by the update show up here (or at
+  // the next evaluation), never in a checkpoint.
+  for (const auto& [name, p] : model_.named_parameters())
+    if (!std::all_of(p->value().begin(), p->value().end(), [](float v) { return std::isfinite(v); }))
+      throw Error(fmt::format("parameter '{}' is no longer finite at {} samples (epoch {}): {}; {}", name, samples_,
+                              epoch_ + 1, divergence_advice(), kept_state()));
   // First the method's companion files, then the checkpoint that names their step.
   method_->save(dir_, info());
   nn::save_checkpoint<float>(path_in(dir_, kLast), model_, info(), &method_->optimizer());

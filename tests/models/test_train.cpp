@@ -449,6 +449,21 @@ TEST_CASE("divergence names the likely cause from the configuration; a run witho
   c.train.weight_decay = 1e300;
   check_throws_with([&] { train_vae(c, tmp / "wd"); }, {"training bound became", "--weight-decay (now 1e+300"});
   CHECK_FALSE(fs::exists(tmp / "wd"));
+
+  // A Gaussian decoder with Adam at lr 3 overflows Adam's second moment in float (to +inf) before its
+  // bound does: the run stops later, and its last checkpoint (holding that state) still loads, resumes
+  // (to the same divergence) and evaluates.
+  c = small_run(tmp / "data", "frey");
+  c.model.z_dim = 2;
+  c.train.seed = 1;
+  c.train.optimizer = "adam";
+  c.train.lr = 3;
+  c.train.samples = 20000;
+  c.train.eval_every = 2000;
+  check_throws_with([&] { train_vae(c, tmp / "adam"); }, {"training bound became", "lower --lr (now 3)"});
+  REQUIRE(holds_run(tmp / "adam"));
+  check_throws_with([&] { resume_vae(tmp / "adam"); }, {"training bound became", "lower --lr (now 3)"});
+  CHECK(load_run_model(tmp / "adam", "last"));
 }
 
 TEST_CASE("a run directory with a config.json but no checkpoint resumes (or restarts) from scratch") {
