@@ -30,13 +30,15 @@ expect_error 1 "lower --weight-decay (now 1e+300" -- "$tapir" train vae "${small
 
 # A Gaussian decoder diverging after its first checkpoints: the run keeps them.
 gauss=(vae --dataset frey "${small[@]}" --optimizer adam --lr 3 --samples 20000 --eval-every 2000)
-expect_error 1 "training bound became -inf on the minibatch at 2265 samples.*lower --lr (now 3).*from 2065 samples" -- \
+# (The numbers depend on the BLAS thread count: the samples are not pinned.)
+expect_error 1 "training bound became [-a-z]* on the minibatch at [0-9]* samples.*lower --lr (now 3).*from [0-9]* samples" -- \
   "$tapir" train "${gauss[@]}" --out "$tmp/g"
+cp "$tmp/err" "$tmp/diverged"
 "$tapir" eval "$tmp/g" -k 5 --limit 20 >"$tmp/eval.json" 2>"$tmp/err" || fail "eval of a diverged run: $(cat "$tmp/err")"
 grep -q '"elbo":-[0-9]' "$tmp/eval.json" || fail "eval of a diverged run: $(cat "$tmp/eval.json")"
 "$tapir" plot "$tmp/g" -o "$tmp/g.png" 2>"$tmp/err" || fail "plot of a diverged run: $(cat "$tmp/err")"
-expect_error 1 "training bound became -inf on the minibatch at 2265 samples" -- \
-  "$tapir" train --resume "$tmp/g" --progress none
+expect_error 1 "training bound became" -- "$tapir" train --resume "$tmp/g" --progress none
+cmp -s "$tmp/err" "$tmp/diverged" || fail "a resume diverged otherwise: $(cat "$tmp/err") vs $(cat "$tmp/diverged")"
 
 # curve.csv holds -inf and nan readably (an evaluation that was not finite): resume and plot read it.
 "$tapir" train vae "${small[@]}" --samples 1000 --eval-every 500 --out "$tmp/c" >/dev/null 2>&1 || fail "train c"
