@@ -12,14 +12,15 @@
 //   checkpoint_last.safetensors parameters, the method's optimizer state, the generator state, the data position
 //   checkpoint_best.safetensors the parameters with the best training bound so far
 //   + the method's companion files (MCEM's chains, AVB's networks)
-// A directory with no checkpoint_last holds no run (a new run may be started in it; --resume starts its
-// config.json over from scratch). Writers killed mid-write leave temporaries; the next writer removes
-// them under the lock.
+// A directory without both config.json and checkpoint_last holds no run (holds_run): a new run may be
+// started in it, and --resume starts a lone config.json (older tapir wrote it first) over from scratch.
+// Writers killed mid-write leave temporaries; the next writer removes them under the lock.
 //
 // A bound that is not finite (a training step's, or an evaluation's) stops the run with an error that
 // says which bound, at how many samples, and which setting to change. The evaluation's row goes into
 // curve.csv ("-inf", "nan"), but checkpoint_last and checkpoint_best are not overwritten: they keep the
-// last model whose bounds were finite, so eval, plot, sample... work on the run, and --resume continues
+// last model whose bounds were finite (parameters are also checked finite before every checkpoint, as a
+// step's bound precedes its update), so eval, plot, sample... work on the run, and --resume continues
 // from there (and, training being deterministic, diverges again at the same point: start a new run with
 // the change the message names).
 //
