@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -17,7 +18,9 @@ namespace tapir::nn {
 namespace {
 
 constexpr std::uint64_t kMaxHeader = 100u << 20;  // as the reference implementation: 100 MB
-constexpr const char* kFormat = "tapir-checkpoint/1";
+// /2: the metadata is under a CRC of its own ("metadata_crc32"). /1 files (without it) still load.
+constexpr const char* kFormat = "tapir-checkpoint/2";
+constexpr const char* kLegacyFormat = "tapir-checkpoint/1";
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw Error(fmt::format("{}: {}", path, what));
@@ -39,6 +42,22 @@ std::uint32_t crc32_of(const std::vector<char>& bytes) {
     done += n;
   }
   return static_cast<std::uint32_t>(crc);
+}
+
+/// CRC-32 of the metadata entries (but the two checksums), length-prefixed so that no two different
+/// maps give the same bytes: "<len>:<key><len>:<value>" for each entry in key order.
+std::string metadata_crc(const std::map<std::string, std::string>& metadata) {
+  std::string text;
+  for (const auto& [k, v] : metadata)
+    if (k != "metadata_crc32" && k != "data_crc32") text += fmt::format("{}:{}{}:{}", k.size(), k, v.size(), v);
+  return fmt::format("{:08x}", crc32_of(std::vector<char>(text.begin(), text.end())));
+}
+
+/// A non-negative whole number written by std::to_string: digits only (no sign, no hex, no spaces).
+bool parse_count(const std::string& s, long& out) {
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  out = std::stol(s);
+  return true;
 }
 
 template <class T>
@@ -219,6 +238,10 @@ Rng::State rng_state_from_string(const std::string& text) {
   s.has_spare = parts[4] == "1";
   const std::uint64_t bits = hex(parts[5]);
   std::memcpy(&s.spare, &bits, 8);
+  if (s.s[0] == 0 && s.s[1] == 0 && s.s[2] == 0 && s.s[3] == 0)
+    throw Error(fmt::format("generator state '{}' is all zero, a state xoshiro256 never reaches", text));
+  if (s.has_spare && !std::isfinite(s.spare))
+    throw Error(fmt::format("generator state '{}' holds a spare normal that is not finite", text));
   return s;
 }
 
@@ -234,6 +257,31 @@ std::map<std::string, Array<T>>& tensors_of(NamedTensors& t) {
   else
     return t.f64;
 }
+/// The optimizer state's values within their domains (nn/optim/optimizer.hpp): lr finite and ≥ 0, the
+/// step pair whole numbers (the low part < 2^20), accumulators of squares ≥ 0, no NaN. (An accumulator
+/// or a moment may overflow to ±inf in float on a run that is diverging but still has a finite bound:
+/// that state is the optimizer's own, and the run must resume from it.)
+template <class T>
+void check_optimizer_state(const std::string& path, const std::map<std::string, Array<T>>& state) {
+  for (const auto& [key, a] : state) {
+    const bool squares = key.rfind("sum.", 0) == 0 || key.rfind("exp_avg_sq.", 0) == 0 ||
+                         key.rfind("max_exp_avg_sq.", 0) == 0 || key.rfind("square_avg.", 0) == 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const double v = static_cast<double>(a.data()[i]);
+      const char* domain = nullptr;
+      if (std::isnan(v))
+        domain = "not a number";
+      else if (key == "lr" && !(v >= 0 && std::isfinite(v)))
+        domain = "a learning rate must be finite and ≥ 0";
+      else if (key == "step" && (!std::isfinite(v) || v < 0 || v != std::floor(v) || (i == 1 && v >= double(1 << 20))))
+        domain = "the step pair holds whole numbers ≥ 0, the second < 2^20";
+      else if (squares && v < 0)
+        domain = "an accumulator of squared gradients must be ≥ 0";
+      if (domain) fail(path, fmt::format("optimizer state 'optim.{}' holds {} (element {}): {}", key, v, i, domain));
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -252,6 +300,7 @@ void save_checkpoint(const std::string& path, const Module<T>& model, const Chec
   t.metadata["step"] = std::to_string(info.step);
   t.metadata["config"] = info.config.dump();
   if (info.rng) t.metadata["rng"] = rng_state_to_string(*info.rng);
+  t.metadata["metadata_crc32"] = metadata_crc(t.metadata);
   write_safetensors(path, t);
 }
 
@@ -269,9 +318,18 @@ CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim:
     auto it = t.metadata.find(key);
     return it == t.metadata.end() ? nullptr : &it->second;
   };
-  if (!meta("format") || *meta("format") != kFormat)
+  if (!meta("format") || (*meta("format") != kFormat && *meta("format") != kLegacyFormat))
     fail(path, fmt::format("not a tapir checkpoint (metadata 'format' is {}, expected '{}')",
                            meta("format") ? "'" + *meta("format") + "'" : "missing", kFormat));
+  // The header's metadata (step, generator, configuration...) is under its own CRC from format /2 on;
+  // /1 files predate it and are accepted as they are.
+  if (*meta("format") == kFormat) {
+    if (!meta("metadata_crc32")) fail(path, "metadata 'metadata_crc32' is missing (the header was altered?)");
+    const std::string actual = metadata_crc(t.metadata);
+    if (actual != *meta("metadata_crc32"))
+      fail(path, fmt::format("metadata checksum mismatch (stored crc32 {}, computed {}): the header is corrupt",
+                             *meta("metadata_crc32"), actual));
+  }
   if (!meta("dtype") || *meta("dtype") != dtype_name<T>())
     fail(path, fmt::format("checkpoint holds {} tensors but the model is {}", meta("dtype") ? *meta("dtype") : "?",
                            dtype_name<T>()));
@@ -298,11 +356,18 @@ CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim:
   CheckpointInfo info;
   try {
     info.config = nlohmann::json::parse(meta("config") ? *meta("config") : "{}");
-    info.step = meta("step") ? std::stol(*meta("step")) : 0;
   } catch (const std::exception& e) {
-    fail(path, fmt::format("metadata 'config' or 'step' is malformed: {}", e.what()));
+    fail(path, fmt::format("metadata 'config' is malformed: {}", e.what()));
   }
-  if (meta("rng")) info.rng = rng_state_from_string(*meta("rng"));
+  if (meta("step") && !parse_count(*meta("step"), info.step))
+    fail(path, fmt::format("metadata 'step' is '{}': expected a non-negative whole number", *meta("step")));
+  if (meta("rng")) {
+    try {
+      info.rng = rng_state_from_string(*meta("rng"));
+    } catch (const Error& e) {
+      fail(path, fmt::format("metadata 'rng': {}", e.what()));
+    }
+  }
   for (const auto& [k, v] : t.metadata)
     if (k.rfind("extra.", 0) == 0) info.extra[k.substr(6)] = v;
   if (optimizer) {
@@ -310,6 +375,7 @@ CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim:
     if (!meta("optimizer") || *meta("optimizer") != optimizer->name())
       fail(path, fmt::format("the checkpoint's optimizer is '{}', not '{}'",
                              meta("optimizer") ? *meta("optimizer") : "?", optimizer->name()));
+    check_optimizer_state(path, optim_state);
     const auto saved = optimizer->state_dict();
     try {
       optimizer->load_state_dict(optim_state);

@@ -6,8 +6,12 @@
 // relative to the end of the header). Python's `safetensors.numpy.load_file` reads it as is.
 //
 // A tapir checkpoint stores every named parameter under its hierarchical name, the optimizer's state
-// under "optim.<key>", and in __metadata__: format, dtype, step, the model config (JSON text), the
-// generator state, the optimizer's name, and a CRC-32 of the data bytes (so a flipped bit is caught).
+// under "optim.<key>", and in __metadata__: format ("tapir-checkpoint/2"), dtype, step, the model
+// config (JSON text), the generator state, the optimizer's name, "extra.*" strings, a CRC-32 of the
+// data bytes ("data_crc32") and a CRC-32 of every other metadata entry ("metadata_crc32"), so a flipped
+// bit in the tensors or in the header's step, generator state or configuration is caught.
+// Checkpoints of format "tapir-checkpoint/1" (before the metadata CRC) still load, unchecked by it:
+// they are legacy files, not damaged ones; every field is validated all the same.
 //
 // Writes are atomic (write_file_atomically, nn/io/atomic_file.hpp): a temporary file in the same
 // directory, fsync, rename over the target, fsync of the directory. A crash or error mid-write leaves
@@ -59,9 +63,12 @@ void save_checkpoint(const std::string& path, const Module<T>& model, const Chec
 using ParameterRename = std::function<std::string(const std::string&)>;
 
 /// Loads a checkpoint into `model` (and `optimizer`): every parameter must be present with the same
-/// dtype and shape, and no unknown tensor may be present. Nothing is changed unless all checks pass.
-/// `rename`, when given, is applied to every stored parameter name first (checkpoints written before a
-/// model's parameters were renamed).
+/// dtype and shape, and no unknown tensor may be present. The metadata must match its CRC (format /2)
+/// and be valid: step a non-negative whole number in decimal digits (no sign, no hex), the generator
+/// state well-formed and not all zero, the optimizer state within its domains (lr finite and ≥ 0,
+/// the step pair whole, accumulators of squares ≥ 0 (+inf included: float overflow), no NaN). Errors name the file and
+/// the field. Nothing is changed unless all checks pass. `rename`, when given, is applied to every stored parameter
+/// name first (checkpoints written before a model's parameters were renamed).
 template <class T>
 CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim::Optimizer<T>* optimizer = nullptr,
                                const ParameterRename& rename = {});

@@ -1,8 +1,11 @@
 // `tapir eval RUN_DIR`: a run's average bound and estimates of log p(x) (importance sampling, AIS, the
-// App. D estimator) on a split, printed as one JSON object.
+// App. D estimator) on a split, printed as one JSON object. A result that is not finite is printed as a
+// string ("-inf", "nan") and the command exits 1 with a one-line error naming it.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -87,7 +90,19 @@ int run_eval(EvalArgs a, bool k_given) {
     j["hmc_harmonic_acceptance"] = r.acceptance;
     j["hmc_harmonic_seconds"] = seconds_since(start);
   }
+  // JSON has no -inf or nan (nlohmann would print null): such a result is printed as the string "-inf",
+  // "inf" or "nan", and the command fails, so no script takes a diverged model's numbers for results.
+  std::vector<std::string> not_finite;
+  for (auto& [key, value] : j.items())
+    if (value.is_number_float() && !std::isfinite(value.get<double>())) {
+      const double v = value.get<double>();
+      value = std::isnan(v) ? "nan" : v < 0 ? "-inf" : "inf";
+      not_finite.push_back(fmt::format("{} = {}", key, value.get<std::string>()));
+    }
   std::printf("%s\n", j.dump().c_str());
+  if (!not_finite.empty())
+    throw Error(fmt::format("'{}' ({} checkpoint, {} split): {} is not finite: the model diverged (see its curve.csv)",
+                            a.run_dir, a.which, a.split, fmt::join(not_finite, ", ")));
   return 0;
 }
 

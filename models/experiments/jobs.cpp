@@ -22,12 +22,11 @@ std::vector<CurvePoint> curve_of(const std::string& dir) {
 /// Trains, resumes or keeps one run (see run_jobs).
 void train_or_resume(const RunJob& job, const ProgressFn& progress, const std::atomic<bool>* stop) {
   const long long samples = job.config.train.samples;
-  if (fs::exists(fs::path(job.dir) / "checkpoint_last.safetensors")) {
+  if (holds_run(job.dir)) {
     const auto curve = curve_of(job.dir);
     if (curve.empty() || curve.back().samples < samples)
       resume_vae(job.dir, samples, job.config.train.data_dir, progress, stop);
-  } else {
-    fs::remove(fs::path(job.dir) / "config.json");  // a run that never reached a checkpoint starts over
+  } else {  // a run that never reached a checkpoint starts over (train_vae allows that)
     train_vae(job.config, job.dir, progress, stop);
   }
 }

@@ -3,14 +3,52 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "autodiff/autodiff.hpp"
 #include "nn/io/atomic_file.hpp"
 
 namespace tapir::models {
+
+namespace {
+
+constexpr const char* kColumns[] = {"samples", "epoch", "seconds", "train_elbo", "test_elbo", "beta", "lr"};
+
+/// The comma-separated fields of one line.
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> fields;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= line.size(); ++i)
+    if (i == line.size() || line[i] == ',') {
+      fields.push_back(line.substr(start, i - start));
+      start = i + 1;
+    }
+  return fields;
+}
+
+/// A non-negative whole number: digits only (no sign, no hex, no exponent).
+bool parse_count(const std::string& s, long long& out) {
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  out = std::stoll(s);
+  return true;
+}
+
+/// A decimal number as strtod reads it, including inf and nan; the whole field must be used.
+bool parse_real(const std::string& s, double& out) {
+  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front()))) return false;
+  char* end = nullptr;
+  errno = 0;
+  out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && errno != ERANGE;
+}
+
+long long round_up(long long s, long long b) { return (s + b - 1) / b * b; }
+
+}  // namespace
 
 std::vector<CurvePoint> read_curve(const std::string& path) {
   std::ifstream in(path);
@@ -22,12 +60,22 @@ std::vector<CurvePoint> read_curve(const std::string& path) {
   std::vector<CurvePoint> curve;
   for (int row = 2; std::getline(in, line); ++row) {
     if (line.empty()) continue;
+    const auto f = split(line);
+    if (f.size() != 7)
+      throw Error(fmt::format("'{}' line {}: malformed row '{}' ({} fields, expected 7)", path, row, line, f.size()));
     CurvePoint p;
-    char c;
-    std::istringstream s(line);
-    if (!(s >> p.samples >> c >> p.epoch >> c >> p.seconds >> c >> p.train_elbo >> c >> p.test_elbo >> c >> p.beta >>
-          c >> p.lr))
-      throw Error(fmt::format("'{}' line {}: malformed row '{}'", path, row, line));
+    double* reals[] = {&p.seconds, &p.train_elbo, &p.test_elbo, &p.beta, &p.lr};
+    const auto bad = [&](int column) {
+      return Error(
+          fmt::format("'{}' line {}: malformed {} '{}' in row '{}'", path, row, kColumns[column], f[column], line));
+    };
+    if (!parse_count(f[0], p.samples)) throw bad(0);
+    if (!parse_count(f[1], p.epoch)) throw bad(1);
+    for (int i = 0; i < 5; ++i)
+      if (!parse_real(f[2 + i], *reals[i])) throw bad(2 + i);
+    if (!curve.empty() && p.samples <= curve.back().samples)
+      throw Error(fmt::format("'{}' line {}: samples {} do not increase (the row before has {})", path, row, p.samples,
+                              curve.back().samples));
     curve.push_back(p);
   }
   return curve;
@@ -35,30 +83,42 @@ std::vector<CurvePoint> read_curve(const std::string& path) {
 
 void write_curve(const std::string& path, const std::vector<CurvePoint>& curve) {
   std::string text = "samples,epoch,seconds,train_elbo,test_elbo,beta,lr\n";
+  // fmt writes a bound that is not finite as -inf, inf or nan: read_curve reads those back.
   for (const auto& p : curve)
     text += fmt::format("{},{},{:.3f},{:.4f},{:.4f},{:.6g},{:.6g}\n", p.samples, p.epoch, p.seconds, p.train_elbo,
                         p.test_elbo, p.beta, p.lr);
   write_file_atomically(path, text);
 }
 
+long long next_eval_point(long long total, long long eval_every, std::size_t batch, long long after) {
+  if (after >= total) return total + 1;
+  const long long b = static_cast<long long>(batch);
+  if (after < 0) after = 0;
+  if (eval_every > 0) {
+    // The points are round_up(k·eval_every) for k·eval_every < total. round_up(x) > after exactly when
+    // x > b·floor(after / b), so the first k past `after` is:
+    const long long k = (after / b * b) / eval_every + 1;
+    if (k > (total - 1) / eval_every) return total;  // k·eval_every ≥ total (without overflowing)
+    return std::min(total, round_up(k * eval_every, b));
+  }
+  // Log-spaced: s_i = 10 b · 10^(i/8) while s_i < total, each rounded to whole batches. Start a few
+  // points below `after` (round_up adds less than b ≤ s_i / 10, so every earlier point is ≤ after).
+  const double first = 10.0 * double(b);
+  int i = 0;
+  if (double(after) > first) i = std::max(0, static_cast<int>(std::floor(8.0 * std::log10(double(after) / first))) - 2);
+  for (;; ++i) {
+    const double s = first * std::pow(10.0, i / 8.0);  // the expression the schedule always used
+    if (s >= double(total)) return total;
+    const long long point = std::min(total, round_up(static_cast<long long>(std::llround(s)), b));
+    if (point > after) return point;
+  }
+}
+
 std::vector<long long> eval_schedule(long long total, long long eval_every, std::size_t batch) {
   std::vector<long long> points;
-  const long long b = static_cast<long long>(batch);
-  const auto push = [&](long long s) {
-    s = std::min(total, (s + b - 1) / b * b);  // whole batches
-    if (points.empty() || s > points.back()) points.push_back(s);
-  };
-  if (eval_every > 0) {
-    for (long long s = eval_every; s < total; s += eval_every) push(s);
-  } else {
-    const double first = 10.0 * double(b);
-    for (int i = 0;; ++i) {
-      const double s = first * std::pow(10.0, i / 8.0);
-      if (s >= double(total)) break;
-      push(static_cast<long long>(std::llround(s)));
-    }
-  }
-  push(total);
+  for (long long s = next_eval_point(total, eval_every, batch, 0); s <= total;
+       s = next_eval_point(total, eval_every, batch, s))
+    points.push_back(s);
   return points;
 }
 

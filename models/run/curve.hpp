@@ -14,11 +14,20 @@ struct CurvePoint {
   double train_elbo = 0, test_elbo = 0, beta = 1, lr = 0;
 };
 
+/// Reads curve.csv. A bound that was not finite is data, not damage: "-inf", "inf" and "nan" are read
+/// as such (write_curve writes them so). Every field is parsed strictly (the whole field, no stray
+/// characters); samples and epoch are non-negative whole numbers and samples increase row by row.
+/// Throws tapir::Error naming the path, the line and the field.
 std::vector<CurvePoint> read_curve(const std::string& path);
 void write_curve(const std::string& path, const std::vector<CurvePoint>& curve);
 
-/// Evaluation points: multiples of `eval_every`, or 8 log-spaced points per decade from 10 batches
-/// (rounded to whole batches); always ends with `total`.
+/// The first evaluation point after `after` samples (`total` when none comes before it; a value
+/// > total when after ≥ total). Evaluation points are multiples of `eval_every`, or 8 log-spaced
+/// points per decade from 10 batches, rounded up to whole batches; the last is always `total`.
+/// O(1) time and memory whatever `total` is: the trainer asks for one point at a time.
+long long next_eval_point(long long total, long long eval_every, std::size_t batch, long long after);
+
+/// Every evaluation point, in order (next_eval_point from 0 to `total`): for tests and small budgets.
 std::vector<long long> eval_schedule(long long total, long long eval_every, std::size_t batch);
 
 }  // namespace tapir::models

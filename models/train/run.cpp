@@ -78,7 +78,8 @@ bool train_vae(const VaeRunConfig& config, const std::string& run_dir, const Pro
   VaeRunConfig c = config;
   if (c.train.data_dir.empty()) throw Error("no data directory given (--data DIR)");
   c.train.data_dir = fs::absolute(c.train.data_dir).lexically_normal().string();
-  if (fs::exists(path_in(run_dir, "config.json")))
+  // Checked again under the run's lock; here, before the data is loaded, to fail fast.
+  if (holds_run(run_dir))
     throw Error(fmt::format("'{}' already holds a run: continue it with --resume, or choose another --out", run_dir));
   Rng init_rng(c.train.seed);
   const auto model = make_model(c.model, init_rng);
@@ -88,9 +89,12 @@ bool train_vae(const VaeRunConfig& config, const std::string& run_dir, const Pro
 
 bool resume_vae(const std::string& run_dir, long long samples, const std::string& data_dir, const ProgressFn& progress,
                 const std::atomic<bool>* stop) {
+  load_vae_run_config(run_dir);  // "not a run directory" before anything else
+  // One writer per run: the lock comes before the run's files are read, so config.json, the weights
+  // and the curve all come from this process.
+  auto lock = std::make_unique<RunLock>(run_dir);
   VaeRunConfig c = load_vae_run_config(run_dir);
-  if (!fs::exists(path_in(run_dir, "checkpoint_last.safetensors")))
-    throw Error(fmt::format("'{}' has no checkpoint_last.safetensors to resume from", run_dir));
+  const long long budget = c.train.samples;
   bool rewrite = false;
   if (samples > 0 && samples != c.train.samples) {
     c.train.samples = samples;
@@ -104,8 +108,14 @@ bool resume_vae(const std::string& run_dir, long long samples, const std::string
   Rng init_rng(c.train.seed);
   const auto model = make_model(c.model, init_rng);
   const auto trainer = make_trainer(c, *model, run_dir, init_rng);
+  trainer->hold(std::move(lock));
+  // A config.json without a checkpoint_last (tapir wrote config.json first until it came to follow the
+  // first checkpoint): the run starts over from its configuration.
+  if (!fs::exists(path_in(run_dir, "checkpoint_last.safetensors"))) return trainer->train(progress, stop);
   trainer->restore();
-  if (trainer->samples() > c.train.samples)
+  // A finished run may have passed its budget by part of a batch: resuming it (to the same budget) is
+  // nothing to do, not an error.
+  if (trainer->samples() > c.train.samples && c.train.samples != budget)
     throw Error(fmt::format("'{}' has trained on {} samples already: --samples {} would not continue it", run_dir,
                             trainer->samples(), c.train.samples));
   if (rewrite) trainer->write_config();

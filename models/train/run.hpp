@@ -21,12 +21,15 @@ namespace tapir::models {
 /// The model a VaeConfig describes: a Vae, or a TwoLayerVae when z2_dim > 0.
 std::unique_ptr<LatentVariableModel<float>> make_model(const VaeConfig& config, Rng& rng);
 
-/// Trains a new run in `run_dir` (created; it must not already hold a config.json).
+/// Trains a new run in `run_dir` (created; it must not already hold a run: see holds_run).
+/// The directory is locked while training (models/train/run_lock.hpp).
 /// `stop`, when set by another thread or a signal handler, ends training after the current step
 /// with a last checkpoint; returns false then, true when the run reached its sample budget.
 bool train_vae(const VaeRunConfig& config, const std::string& run_dir, const ProgressFn& progress = {},
                const std::atomic<bool>* stop = nullptr);
-/// Continues the run in `run_dir` from its last checkpoint. `samples` > 0 raises the budget;
+/// Continues the run in `run_dir` from its last checkpoint, under the run's lock (another process
+/// training it: "'RUN' is in use by process N"); a run with a config.json but no checkpoint yet starts
+/// over from its configuration. `samples` > 0 raises the budget;
 /// `data_dir` non-empty overrides where the data is. Returns as train_vae does. Runs written before
 /// the parts refactor (old parameter names) resume too.
 bool resume_vae(const std::string& run_dir, long long samples = 0, const std::string& data_dir = "",

@@ -2,8 +2,12 @@
 #include "models/train/trainer.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 
 #include <xtensor/xview.hpp>
@@ -88,16 +92,38 @@ Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model
 
 Trainer::~Trainer() = default;
 
-void Trainer::write_config() const { write_file_atomically(path_in(dir_, kConfig), run_config_.dump(2) + "\n"); }
+bool holds_run(const std::string& dir) { return fs::exists(path_in(dir, kConfig)) && fs::exists(path_in(dir, kLast)); }
+
+void Trainer::lock() {
+  if (lock_) return;
+  lock_ = std::make_unique<RunLock>(dir_);  // and removes killed writers' temporaries
+}
+
+void Trainer::write_config() {
+  lock();
+  write_file_atomically(path_in(dir_, kConfig), run_config_.dump(2) + "\n");
+  config_written_ = true;
+}
 
 bool Trainer::train(const ProgressFn& progress, const std::atomic<bool>* stop) {
-  if (fs::exists(path_in(dir_, kConfig)))
-    throw Error(fmt::format("'{}' already holds a run: continue it with --resume, or choose another --out", dir_));
   std::error_code ec;
+  const bool created = !fs::exists(dir_, ec);
   fs::create_directories(dir_, ec);
   if (ec) throw Error(fmt::format("cannot create '{}': {}", dir_, ec.message()));
-  write_config();
-  return run(progress, stop);
+  lock();  // a second writer stops here, before it could remove anything
+  try {
+    if (holds_run(dir_))
+      throw Error(fmt::format("'{}' already holds a run: continue it with --resume, or choose another --out", dir_));
+    // What a run killed before its config.json (which follows the first checkpoint) left: not a run.
+    for (const char* name : {kCurve, kBest, kLast}) fs::remove(path_in(dir_, name), ec);
+    return run(progress, stop);
+  } catch (...) {
+    if (created && saved_samples_ < 0) {  // a run directory is created complete or not at all
+      fs::remove_all(dir_, ec);
+      lock_.reset();
+    }
+    throw;
+  }
 }
 
 bool Trainer::resume(const ProgressFn& progress, const std::atomic<bool>* stop) {
@@ -105,39 +131,105 @@ bool Trainer::resume(const ProgressFn& progress, const std::atomic<bool>* stop) 
   return run(progress, stop);
 }
 
+namespace {
+/// A non-negative whole number: digits only.
+bool parse_count(const std::string& s, long long& out) {
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  out = std::stoll(s);
+  return true;
+}
+/// A number written by fmt, the whole text (inf and nan included).
+bool parse_real(const std::string& s, double& out) {
+  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front()))) return false;
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size();
+}
+}  // namespace
+
 void Trainer::restore() {
+  lock();
   const std::string last = path_in(dir_, kLast);
   if (!fs::exists(last)) throw Error(fmt::format("'{}' has no {} to resume from", dir_, kLast));
   const auto info = nn::load_checkpoint<float>(last, model_, &method_->optimizer(), rename_);
   if (!info.rng) throw Error(fmt::format("'{}' holds no generator state", last));
-  rng_.set_state(*info.rng);
-  samples_ = info.step;
   const auto get = [&](const char* key) -> const std::string& {
     const auto it = info.extra.find(key);
     if (it == info.extra.end()) throw Error(fmt::format("'{}' lacks '{}'", last, key));
     return it->second;
   };
-  try {
-    epoch_ = std::stoll(get("epoch"));
-    pos_ = std::stoull(get("pos"));
-    seconds_ = std::stod(get("seconds"));
-    best_ = std::stod(get("best_train"));
-  } catch (const std::logic_error&) {
-    throw Error(fmt::format("'{}': malformed training position (epoch, pos, seconds, best_train)", last));
-  }
+  const auto bad = [&](const char* key, const char* what) {
+    return Error(fmt::format("'{}': metadata 'extra.{}' is '{}': {}", last, key, get(key), what));
+  };
+  long long epoch = 0, pos = 0;
+  double seconds = 0, best = 0;
+  if (!parse_count(get("epoch"), epoch)) throw bad("epoch", "expected a non-negative whole number");
+  if (!parse_count(get("pos"), pos)) throw bad("pos", "expected a non-negative whole number");
+  if (!parse_real(get("seconds"), seconds) || !std::isfinite(seconds) || seconds < 0)
+    throw bad("seconds", "expected a finite number of seconds ≥ 0");
+  if (!parse_real(get("best_train"), best) || std::isnan(best) || best == INFINITY)
+    throw bad("best_train", "expected a finite bound or -inf");
+  // The loop keeps samples = epoch · N + pos with 0 ≤ pos ≤ N (N training points): a checkpoint that
+  // disagrees was written over other data, or is damaged.
+  const long long n = static_cast<long long>(train_.size());
+  if (pos > n || info.step != epoch * n + pos)
+    throw Error(
+        fmt::format("'{}': step {} disagrees with epoch {} and position {} over {} training points (was "
+                    "the data changed?)",
+                    last, info.step, epoch, pos, n));
+  rng_.set_state(*info.rng);
+  samples_ = info.step;
+  epoch_ = epoch;
+  pos_ = static_cast<std::size_t>(pos);
+  seconds_ = seconds;
+  best_ = best;
+  saved_samples_ = samples_;
+  config_written_ = fs::exists(path_in(dir_, kConfig));
   method_->restore(dir_, samples_);  // the companion files written with this checkpoint
   if (fs::exists(path_in(dir_, kCurve))) {
     curve_ = read_curve(path_in(dir_, kCurve));
-    while (!curve_.empty() && curve_.back().samples > samples_) curve_.pop_back();
+    while (!curve_.empty() && curve_.back().samples > samples_) curve_.pop_back();  // past the checkpoint
+    if (!curve_.empty() && curve_.back().epoch > epoch_ + 1)
+      throw Error(fmt::format("'{}': its last row at {} samples is in epoch {}, but '{}' is in epoch {}",
+                              path_in(dir_, kCurve), curve_.back().samples, curve_.back().epoch, last, epoch_ + 1));
   }
 }
 
+namespace {
+/// run_config["vae"][key] when the run is one of tapir's VAEs and has it, else null.
+nlohmann::json vae_setting(const nlohmann::json& run_config, const char* key) {
+  if (!run_config.is_object() || !run_config.contains("vae") || !run_config["vae"].is_object()) return nullptr;
+  return run_config["vae"].value(key, nlohmann::json());
+}
+}  // namespace
+
+std::string Trainer::divergence_advice() const {
+  const auto& c = config_;
+  std::vector<std::string> causes;
+  const auto std_setting = vae_setting(run_config_, "init_std");
+  const double init_std = std_setting.is_number() ? std_setting.get<double>() : 0.01;
+  if (!(init_std < 1)) causes.push_back(fmt::format("lower --init-std (now {:g}; the paper's is 0.01)", init_std));
+  if (!(c.weight_decay < 1))
+    causes.push_back(fmt::format("lower --weight-decay (now {:g}; the default is 1/N)", c.weight_decay));
+  if (!causes.empty()) return fmt::format("{}", fmt::join(causes, " and "));
+  if (c.optimizer == "adagrad") return fmt::format("lower --lr (now {:g}) or use --optimizer adam", c.lr);
+  return fmt::format("lower --lr (now {:g})", c.lr);
+}
+
+std::string Trainer::kept_state() const {
+  if (saved_samples_ < 0) return "nothing was saved (the run had no checkpoint yet)";
+  return fmt::format(
+      "the run keeps its checkpoints from {} samples (eval and plot use them; --resume would repeat these numbers, "
+      "so start a new run with the change)",
+      saved_samples_);
+}
+
 bool Trainer::run(const ProgressFn& progress, const std::atomic<bool>* stop) {
+  lock();
   const VaeTrainConfig& c = config_;
   const std::size_t n = train_.size();
-  const auto schedule = eval_schedule(c.samples, c.eval_every, c.batch);
-  std::size_t next_eval = 0;
-  while (next_eval < schedule.size() && schedule[next_eval] <= samples_) ++next_eval;
+  // The next evaluation point, found from the current one: no schedule is held (E).
+  long long next_eval = next_eval_point(c.samples, c.eval_every, c.batch, samples_);
 
   std::vector<std::size_t> order = epoch_order(c.seed, epoch_, n), idx;
   Array<float> x, xb;
@@ -166,19 +258,46 @@ bool Trainer::run(const ProgressFn& progress, const std::atomic<bool>* stop) {
     const double beta = beta_at(c, samples_);
     const double b = method_->step(*input, idx, beta, rng_, tape);
     tape.clear();
-    if (!std::isfinite(b))
-      throw Error(fmt::format("the bound became {} at {} samples: lower --lr (now {}) or use --optimizer adam", b,
-                              samples_, c.lr));
+    if (!std::isfinite(b))  // the parameters may be ruined already: save nothing
+      throw Error(fmt::format("the training bound became {} on the minibatch at {} samples (epoch {}): {}; {}",
+                              std::isnan(b) ? "nan"
+                              : b < 0       ? "-inf"
+                                            : "inf",
+                              samples_, epoch_ + 1, divergence_advice(), kept_state()));
     running = std::isnan(running) ? b : 0.98 * running + 0.02 * b;
     pos_ += m;
     samples_ += static_cast<long long>(m);
     seconds_ += since(step_start);
 
     TrainProgress p{samples_, c.samples, epoch_ + 1, seconds_, running, nullptr};
-    if (next_eval < schedule.size() && samples_ >= schedule[next_eval]) {
-      while (next_eval < schedule.size() && schedule[next_eval] <= samples_) ++next_eval;
+    if (samples_ >= next_eval) {
+      next_eval = next_eval_point(c.samples, c.eval_every, c.batch, samples_);
       curve_.push_back(evaluate(beta));
-      write_curve(path_in(dir_, kCurve), curve_);
+      write_curve(path_in(dir_, kCurve), curve_);  // a bound that is not finite is recorded too
+      const CurvePoint& e = curve_.back();
+      if (!std::isfinite(e.train_elbo) || !std::isfinite(e.test_elbo)) {
+        const bool test = std::isfinite(e.train_elbo);
+        const double bad = test ? e.test_elbo : e.train_elbo;
+        throw Error(fmt::format(
+            "the {} bound became {} at the evaluation at {} samples (epoch {}; recorded in curve.csv): {}{}; {}",
+            test ? "test" : "training",
+            std::isnan(bad) ? "nan"
+            : bad < 0       ? "-inf"
+                            : "inf",
+            e.samples, e.epoch, divergence_advice(),
+            test && vae_setting(run_config_, "likelihood") == "gaussian"
+                ? " (a Gaussian decoder on little data can also shrink its variance onto the training points: "
+                  "train on more data or for fewer --samples)"
+                : "",
+            kept_state()));
+      }
+      // "Best" is chosen on the training bound: choosing on the test set would bias the test numbers
+      // reported from it. (tapir eval scores the last checkpoint unless told otherwise.)
+      if (e.train_elbo > best_) {
+        best_ = e.train_elbo;
+        method_->save_best(dir_, info());
+        nn::save_checkpoint<float>(path_in(dir_, kBest), model_, info(), nullptr);
+      }
       save_last();
       last_checkpoint = Clock::now();
       p.point = &curve_.back();
@@ -222,13 +341,6 @@ CurvePoint Trainer::evaluate(double beta) {
   }
   p.beta = beta;
   p.lr = method_->optimizer().lr();
-  // "Best" is chosen on the training bound: choosing on the test set would bias the test numbers
-  // reported from it. (tapir eval scores the last checkpoint unless told otherwise.)
-  if (p.train_elbo > best_) {
-    best_ = p.train_elbo;
-    method_->save_best(dir_, info());
-    nn::save_checkpoint<float>(path_in(dir_, kBest), model_, info(), nullptr);
-  }
   return p;
 }
 
@@ -245,9 +357,18 @@ nn::CheckpointInfo Trainer::info() const {
 }
 
 void Trainer::save_last() {
+  // A step's bound is computed before its update: parameters ruined by the update show up here (or at
+  // the next evaluation), never in a checkpoint.
+  for (const auto& [name, p] : model_.named_parameters())
+    if (!std::all_of(p->value().begin(), p->value().end(), [](float v) { return std::isfinite(v); }))
+      throw Error(fmt::format("parameter '{}' is no longer finite at {} samples (epoch {}): {}; {}", name, samples_,
+                              epoch_ + 1, divergence_advice(), kept_state()));
   // First the method's companion files, then the checkpoint that names their step.
   method_->save(dir_, info());
   nn::save_checkpoint<float>(path_in(dir_, kLast), model_, info(), &method_->optimizer());
+  saved_samples_ = samples_;
+  // config.json last: a directory with a config.json holds a run that resumes (B).
+  if (!config_written_) write_config();
 }
 
 }  // namespace tapir::models

@@ -3,12 +3,27 @@
 // and progress. It never asks which method it runs.
 //
 // A run directory holds
+//   .lock                       the one-writer lock (models/train/run_lock.hpp): held while training
 //   config.json                 what the run is (the trainer writes what it is given: for tapir's own
-//                               models {"model": "vae", "vae": VaeConfig, "train": VaeTrainConfig})
+//                               models {"model": "vae", "vae": VaeConfig, "train": VaeTrainConfig}),
+//                               written only after the first checkpoint_last, so a directory with a
+//                               config.json always holds a run that resumes
 //   curve.csv                   samples,epoch,seconds,train_elbo,test_elbo,beta,lr — one row per evaluation
 //   checkpoint_last.safetensors parameters, the method's optimizer state, the generator state, the data position
 //   checkpoint_best.safetensors the parameters with the best training bound so far
 //   + the method's companion files (MCEM's chains, AVB's networks)
+// A directory without both config.json and checkpoint_last holds no run (holds_run): a new run may be
+// started in it, and --resume starts a lone config.json (older tapir wrote it first) over from scratch.
+// Writers killed mid-write leave temporaries; the next writer removes them under the lock.
+//
+// A bound that is not finite (a training step's, or an evaluation's) stops the run with an error that
+// says which bound, at how many samples, and which setting to change. The evaluation's row goes into
+// curve.csv ("-inf", "nan"), but checkpoint_last and checkpoint_best are not overwritten: they keep the
+// last model whose bounds were finite (parameters are also checked finite before every checkpoint, as a
+// step's bound precedes its update), so eval, plot, sample... work on the run, and --resume continues
+// from there (and, training being deterministic, diverges again at the same point: start a new run with
+// the change the message names).
+//
 // Training is a pure function of the configuration: minibatch order comes from a generator seeded per
 // epoch, every other draw from one generator saved in the checkpoint, so a resumed run repeats the
 // numbers of an uninterrupted one exactly (same build, same thread count).
@@ -25,6 +40,7 @@
 #include "models/run/config.hpp"
 #include "models/run/curve.hpp"
 #include "models/run/method.hpp"
+#include "models/train/run_lock.hpp"
 
 namespace tapir::models {
 
@@ -40,6 +56,10 @@ using ProgressFn = std::function<void(const TrainProgress&)>;
 /// Builds the run's method once the data is loaded: (number of training points, the run's generator).
 using MethodFactory = std::function<std::unique_ptr<Method>(std::size_t n_train, Rng& rng)>;
 
+/// Whether `dir` holds a run: a config.json and a checkpoint_last (anything less is what a run killed
+/// before its first checkpoint left, and a new run may start there).
+bool holds_run(const std::string& dir);
+
 class Trainer {
  public:
   /// Loads the data `config` names and checks it against `model` (nothing is written yet). `method`
@@ -50,16 +70,22 @@ class Trainer {
           nlohmann::json run_config = nullptr, const MethodFactory& method = {});
   ~Trainer();
 
-  /// A new run: creates the directory (it must not hold a config.json yet), writes config.json and
-  /// trains. `stop`, when set by another thread or a signal handler, ends training after the current
-  /// step with a last checkpoint; returns false then, true when the run reached its sample budget.
+  /// A new run: creates the directory (it must not hold a run yet, see holds_run; the curve.csv and
+  /// checkpoints a run killed before its first config.json left are removed),
+  /// locks it and trains; config.json is written with the first checkpoint. `stop`, when set by another
+  /// thread or a signal handler, ends training after the current step with a last checkpoint; returns
+  /// false then, true when the run reached its sample budget. When training fails before its first
+  /// checkpoint, a directory train() created is removed again.
   bool train(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);
   /// Continues from checkpoint_last: restore(), then run().
   bool resume(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);
 
   /// The parts of train() and resume(), for callers that change the configuration between them.
+  /// Each locks the run directory first unless the trainer already holds its lock. restore() checks
+  /// the checkpoint's training position (epoch, position, seconds, best bound) and throws naming the
+  /// file and the field when one is malformed or disagrees with the step or the data.
   void restore();
-  void write_config() const;
+  void write_config();
   bool run(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);
 
   long long samples() const { return samples_; }
@@ -67,6 +93,8 @@ class Trainer {
   const data::Dataset& train_data() const { return train_; }
   const data::Dataset& test_data() const { return test_; }
   Method& method() { return *method_; }
+  /// Hands the trainer a lock of its directory taken by the caller (who read the run's files under it).
+  void hold(std::unique_ptr<RunLock> lock) { lock_ = std::move(lock); }
   /// For runs written before a model's parameters were renamed (see legacy_vae_parameter_name).
   void set_checkpoint_rename(nn::ParameterRename rename) { rename_ = std::move(rename); }
 
@@ -74,6 +102,11 @@ class Trainer {
   CurvePoint evaluate(double beta);
   nn::CheckpointInfo info() const;
   void save_last();
+  void lock();
+  /// What to change when a bound stops being finite, from the configuration.
+  std::string divergence_advice() const;
+  /// "the run keeps its checkpoint at N samples ..." or "nothing was saved".
+  std::string kept_state() const;
 
   VaeTrainConfig config_;
   LatentVariableModel<float>& model_;
@@ -88,6 +121,9 @@ class Trainer {
   double seconds_ = 0, best_ = -INFINITY;  // best: the highest training bound so far
   std::vector<CurvePoint> curve_;
   nn::ParameterRename rename_;
+  std::unique_ptr<RunLock> lock_;
+  long long saved_samples_ = -1;  // the step of the checkpoint_last on disk (-1: none)
+  bool config_written_ = false;
 };
 
 }  // namespace tapir::models

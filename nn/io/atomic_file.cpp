@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "autodiff/array.hpp"  // tapir::Error
 
@@ -86,6 +87,36 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   const int err = errno;
   ::close(dfd);
   if (r != 0 && err != EINVAL && err != ENOTSUP) fail(path, err, "fsync of its directory");
+}
+
+namespace {
+bool all_digits(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
+/// NAME.tmp, NAME.tmp-XXXXXX (6 characters) or NAME.tmp.<pid>.<n>, with NAME non-empty.
+bool is_temporary_name(const std::string& name) {
+  const auto at = name.rfind(".tmp");
+  if (at == std::string::npos || at == 0) return false;
+  const std::string rest = name.substr(at + 4);
+  if (rest.empty()) return true;
+  if (rest[0] == '-') return rest.size() == 7;
+  if (rest[0] != '.') return false;
+  const auto dot = rest.find('.', 1);
+  return dot != std::string::npos && all_digits(rest.substr(1, dot - 1)) && all_digits(rest.substr(dot + 1));
+}
+}  // namespace
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (!is_temporary_name(name) || !it->is_regular_file(type_ec)) continue;
+    std::error_code rm_ec;
+    if (fs::remove(it->path(), rm_ec)) removed.push_back(name);
+  }
+  return removed;
 }
 
 }  // namespace tapir

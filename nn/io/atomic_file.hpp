@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tapir {
 
@@ -24,5 +25,12 @@ namespace tapir {
 /// naming the path, the reason and the failing call, e.g.
 ///   "cannot write 'run/curve.csv': No space left on device (write)".
 void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// Removes, from directory `dir` (not its subdirectories), the temporary files writers killed mid-write
+/// left behind: `NAME.tmp.<pid>.<n>` (write_file_atomically's), and the names earlier tapir versions
+/// used, `NAME.tmp-XXXXXX` and `NAME.tmp`. A live writer's temporary has such a name too: call this only
+/// while no one else writes into `dir` (tapir's runs hold their directory's lock). Returns the names
+/// removed; a file that cannot be removed is skipped.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir);
 
 }  // namespace tapir

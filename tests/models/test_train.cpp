@@ -3,7 +3,12 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +16,7 @@
 #include "cli/synthetic_data.hpp"
 #include "models/methods/methods.hpp"
 #include "models/train/run.hpp"
+#include "models/train/run_lock.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/optim/adagrad.hpp"
 #include "temp_dir.hpp"
@@ -64,6 +70,77 @@ TEST_CASE("eval_schedule: log-spaced from ten batches, or every N samples; whole
   }
   CHECK(eval_schedule(1000, 300, 100) == std::vector<long long>{300, 600, 900, 1000});
   CHECK(eval_schedule(50, 0, 100) == std::vector<long long>{50});
+}
+
+namespace {
+/// The schedule as tapir built it before evaluation points were computed one at a time.
+std::vector<long long> reference_schedule(long long total, long long eval_every, std::size_t batch) {
+  std::vector<long long> points;
+  const long long b = static_cast<long long>(batch);
+  const auto push = [&](long long s) {
+    s = std::min(total, (s + b - 1) / b * b);
+    if (points.empty() || s > points.back()) points.push_back(s);
+  };
+  if (eval_every > 0) {
+    for (long long s = eval_every; s < total; s += eval_every) push(s);
+  } else {
+    for (int i = 0;; ++i) {
+      const double s = 10.0 * double(b) * std::pow(10.0, i / 8.0);
+      if (s >= double(total)) break;
+      push(static_cast<long long>(std::llround(s)));
+    }
+  }
+  push(total);
+  return points;
+}
+}  // namespace
+
+TEST_CASE("next_eval_point: the same points as the whole schedule, one at a time, in O(1) for any budget") {
+  for (long long total : {1LL, 50LL, 999LL, 1000LL, 1001LL, 12345LL, 1'000'000LL})
+    for (long long every : {0LL, 1LL, 30LL, 100LL, 250LL, 7919LL})
+      for (std::size_t batch : {1u, 7u, 100u, 128u}) {
+        CAPTURE(total);
+        CAPTURE(every);
+        CAPTURE(batch);
+        const auto want = reference_schedule(total, every, batch);
+        CHECK(eval_schedule(total, every, batch) == want);
+        // From any position (a resume after Ctrl-C stops between points): the first point after it.
+        for (long long after : {0LL, 1LL, total / 3, total / 2 + 1, total - 1}) {
+          const auto it = std::upper_bound(want.begin(), want.end(), after);
+          CHECK(next_eval_point(total, every, batch, after) == (it == want.end() ? total + 1 : *it));
+        }
+      }
+  // `--samples 1e13 --eval-every 100` once built a 10^11-point schedule up front.
+  const long long huge = 10'000'000'000'000LL;
+  CHECK(next_eval_point(huge, 100, 100, 0) == 100);
+  CHECK(next_eval_point(huge, 100, 100, 5'000'000'000'050LL) == 5'000'000'000'100LL);
+  CHECK(next_eval_point(huge, 100, 100, huge - 1) == huge);
+  CHECK(next_eval_point(huge, 0, 100, huge / 2) > huge / 2);
+  CHECK(next_eval_point(huge, 0, 100, huge - 1) == huge);
+}
+
+TEST_CASE("curve.csv: bounds that are not finite are written readably and read back; bad fields are named") {
+  TempDir tmp;
+  std::vector<CurvePoint> curve(3);
+  curve[0] = {100, 1, 0.5, -120.25, -121.5, 1, 0.02};
+  curve[1] = {200, 1, 1.0, -INFINITY, -INFINITY, 1, 0.02};
+  curve[2] = {300, 2, 1.5, std::nan(""), INFINITY, 1, 0.02};
+  write_curve(tmp / "curve.csv", curve);
+  const auto back = read_curve(tmp / "curve.csv");
+  REQUIRE(back.size() == 3);
+  CHECK(back[0].train_elbo == -120.25);
+  CHECK(back[1].train_elbo == -INFINITY);
+  CHECK(back[1].test_elbo == -INFINITY);
+  CHECK(std::isnan(back[2].train_elbo));
+  CHECK(back[2].test_elbo == INFINITY);
+  const auto bad_row = [&](const std::string& row, std::initializer_list<std::string> parts) {
+    std::ofstream(tmp / "bad.csv") << "samples,epoch,seconds,train_elbo,test_elbo,beta,lr\n" << row << "\n";
+    check_throws_with([&] { read_curve(tmp / "bad.csv"); }, parts);
+  };
+  bad_row("0x10,1,0,-1,-1,1,0.02", {"bad.csv", "line 2", "samples", "0x10"});
+  bad_row("-5,1,0,-1,-1,1,0.02", {"samples", "'-5'"});
+  bad_row("100,1,0,-1x,-1,1,0.02", {"train_elbo", "'-1x'"});
+  bad_row("100,1,0,-1,-1,1", {"6 fields"});
 }
 
 namespace {
@@ -299,4 +376,173 @@ TEST_CASE("run errors name what is wrong") {
     fs::resize_file(p, fs::file_size(p) / 2);
   }
   check_throws_with([&] { resume_vae(tmp / "ok"); }, {"checkpoint_last.safetensors"});
+}
+
+namespace {
+/// AEVB whose evaluation returns -inf on its `at`-th call (two calls per evaluation: train, then test).
+class DivergingEvaluation : public Method {
+ public:
+  DivergingEvaluation(LatentVariableModel<float>& m, std::unique_ptr<Method> inner, int at)
+      : Method(m), inner_(std::move(inner)), at_(at) {}
+  std::string name() const override { return inner_->name(); }
+  double step(const Array<float>& x, const std::vector<std::size_t>& idx, double beta, Rng& rng,
+              Tape<float>& tape) override {
+    return inner_->step(x, idx, beta, rng, tape);
+  }
+  double evaluate(const Array<float>& x, Rng& rng, Rng* binarize) override {
+    const double v = inner_->evaluate(x, rng, binarize);
+    return ++calls_ == at_ ? -INFINITY : v;
+  }
+  optim::Optimizer<float>& optimizer() override { return inner_->optimizer(); }
+
+ private:
+  std::unique_ptr<Method> inner_;
+  int at_, calls_ = 0;
+};
+
+std::string metadata_of(const std::string& path, const std::string& key) {
+  return nn::read_safetensors(path).metadata.at(key);
+}
+}  // namespace
+
+TEST_CASE("a bound that is not finite stops the run, is recorded, and leaves the last good checkpoints") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  const auto c = small_run(tmp / "data");
+  REQUIRE(train_vae(c, tmp / "straight"));
+
+  // The test bound of the second evaluation (1000 samples) is -inf.
+  {
+    Rng init_rng(c.train.seed);
+    const auto model = make_model(c.model, init_rng);
+    Trainer trainer(c.train, *model, tmp / "diverged", c.to_json(), [&](std::size_t n, Rng& rng) {
+      return std::make_unique<DivergingEvaluation>(*model, make_method(*model, c.train, n, init_rng, rng), 4);
+    });
+    check_throws_with([&] { trainer.train(); },
+                      {"test bound became -inf", "1000 samples", "lower --lr (now 0.02)", "from 500 samples"});
+  }
+  const auto curve = read_curve(tmp / "diverged/curve.csv");  // the reader accepts what the writer wrote
+  REQUIRE(curve.size() == 2);
+  CHECK(curve[1].test_elbo == -INFINITY);
+  CHECK(std::isfinite(curve[1].train_elbo));
+  // Neither checkpoint took the diverged model: both are the 500-sample one.
+  CHECK(metadata_of(tmp / "diverged/checkpoint_last.safetensors", "step") == "500");
+  CHECK(metadata_of(tmp / "diverged/checkpoint_best.safetensors", "step") == "500");
+  // It evaluates, and resumes from there (here without the fault: to the uninterrupted numbers).
+  const auto vae = load_vae_run_model(tmp / "diverged", "last");
+  Rng rng(1);
+  CHECK(std::isfinite(evaluate_vae(*vae, load_vae_split(c.train, data::Split::test).x, 0, rng).elbo));
+  CHECK(resume_vae(tmp / "diverged"));
+  check_same_curve(read_curve(tmp / "straight/curve.csv"), read_curve(tmp / "diverged/curve.csv"));
+  check_same_parameters(tmp / "straight/checkpoint_last.safetensors", tmp / "diverged/checkpoint_last.safetensors");
+}
+
+TEST_CASE("divergence names the likely cause from the configuration; a run without a checkpoint leaves nothing") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  auto c = small_run(tmp / "data");
+  c.model.init_std = 1e30;
+  check_throws_with([&] { train_vae(c, tmp / "init"); },
+                    {"training bound became", "at 0 samples", "--init-std (now 1e+30", "nothing was saved"});
+  CHECK_FALSE(fs::exists(tmp / "init"));  // created complete or not at all
+  c = small_run(tmp / "data");
+  c.train.weight_decay = 1e300;
+  check_throws_with([&] { train_vae(c, tmp / "wd"); }, {"training bound became", "--weight-decay (now 1e+300"});
+  CHECK_FALSE(fs::exists(tmp / "wd"));
+
+  // A Gaussian decoder with Adam at lr 3 overflows Adam's second moment in float (to +inf) before its
+  // bound does: the run stops later, and its last checkpoint (holding that state) still loads, resumes
+  // (to the same divergence) and evaluates.
+  c = small_run(tmp / "data", "frey");
+  c.model.z_dim = 2;
+  c.train.seed = 1;
+  c.train.optimizer = "adam";
+  c.train.lr = 3;
+  c.train.samples = 20000;
+  c.train.eval_every = 500;  // checkpoints before it diverges (at 1500–3000 samples, by BLAS thread count)
+  check_throws_with([&] { train_vae(c, tmp / "adam"); }, {"training bound became", "lower --lr (now 3)"});
+  REQUIRE(holds_run(tmp / "adam"));
+  check_throws_with([&] { resume_vae(tmp / "adam"); }, {"training bound became", "lower --lr (now 3)"});
+  CHECK(load_run_model(tmp / "adam", "last"));
+}
+
+TEST_CASE("a run directory with a config.json but no checkpoint resumes (or restarts) from scratch") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  const auto c = small_run(tmp / "data");
+  REQUIRE(train_vae(c, tmp / "straight"));
+  for (const std::string dir : {"config-only", "config-only-2"}) {
+    fs::create_directories(tmp / dir);
+    fs::copy_file(tmp / "straight/config.json", tmp / (dir + "/config.json"));
+  }
+  CHECK(resume_vae(tmp / "config-only"));
+  check_same_curve(read_curve(tmp / "straight/curve.csv"), read_curve(tmp / "config-only/curve.csv"));
+  check_same_parameters(tmp / "straight/checkpoint_last.safetensors", tmp / "config-only/checkpoint_last.safetensors");
+  CHECK(train_vae(c, tmp / "config-only-2"));
+  check_same_curve(read_curve(tmp / "straight/curve.csv"), read_curve(tmp / "config-only-2/curve.csv"));
+
+  // config.json comes with the first checkpoint: a run stopped before it holds none of the two...
+  std::atomic<bool> stop{true};
+  CHECK_FALSE(train_vae(c, tmp / "stopped", {}, &stop));  // stopped at once: a checkpoint at 0 samples
+  CHECK(fs::exists(tmp / "stopped/config.json"));
+  CHECK(fs::exists(tmp / "stopped/checkpoint_last.safetensors"));
+  CHECK(resume_vae(tmp / "stopped"));
+  check_same_curve(read_curve(tmp / "straight/curve.csv"), read_curve(tmp / "stopped/curve.csv"));
+}
+
+TEST_CASE("one writer per run: a second one is refused naming the holder; stale temporaries are removed") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  auto c = small_run(tmp / "data");
+  c.train.samples = 1000;
+  REQUIRE(train_vae(c, tmp / "run"));
+  {
+    RunLock held(tmp / "run");
+    const std::string who = fmt::format("is in use by process {}", ::getpid());
+    check_throws_with([&] { resume_vae(tmp / "run", 1500); }, {"run'", who});
+    fs::create_directories(tmp / "fresh");
+    RunLock fresh(tmp / "fresh");
+    check_throws_with([&] { train_vae(c, tmp / "fresh"); }, {"fresh'", who});
+  }
+  CHECK(load_vae_run_config(tmp / "run").train.samples == 1000);  // the refused resume wrote nothing
+
+  // What killed writers leave: removed by the next writer, under the lock. Other files stay.
+  for (const char* name : {"checkpoint_last.safetensors.tmp.4242.0", "config.json.tmp", "curve.csv.tmp-a1B2c3",
+                           "checkpoint_best.safetensors.tmp-XyZ789", "notes.tmp.txt"})
+    std::ofstream(tmp / (std::string("run/") + name)) << "x";
+  CHECK(resume_vae(tmp / "run", 1500));
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(tmp.path / "run")) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  INFO(fmt::format("{}", fmt::join(names, " ")));
+  CHECK(names == std::vector<std::string>{".lock", "checkpoint_best.safetensors", "checkpoint_last.safetensors",
+                                          "config.json", "curve.csv", "notes.tmp.txt"});
+}
+
+TEST_CASE("a checkpoint's training position is validated against its step, its data and the curve") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  auto c = small_run(tmp / "data");
+  c.train.samples = 1000;
+  REQUIRE(train_vae(c, tmp / "run"));
+  const std::string last = tmp / "run/checkpoint_last.safetensors";
+  const auto good = nn::read_safetensors(last);
+  // Edited as a legacy (format /1) file, which has no metadata CRC to catch the edit first.
+  const auto edited = [&](const char* key, const char* value) {
+    auto t = good;
+    t.metadata["format"] = "tapir-checkpoint/1";
+    t.metadata.erase("metadata_crc32");
+    t.metadata[key] = value;
+    nn::write_safetensors(last, t);
+  };
+  edited("extra.seconds", "nan");
+  check_throws_with([&] { resume_vae(tmp / "run", 1500); }, {"checkpoint_last.safetensors", "'extra.seconds'", "nan"});
+  edited("extra.seconds", "-3");
+  check_throws_with([&] { resume_vae(tmp / "run", 1500); }, {"'extra.seconds'", "'-3'"});
+  edited("extra.epoch", "0x1");
+  check_throws_with([&] { resume_vae(tmp / "run", 1500); }, {"'extra.epoch'", "'0x1'"});
+  edited("step", "900");
+  check_throws_with([&] { resume_vae(tmp / "run", 1500); }, {"step 900 disagrees with epoch", "600 training points"});
+  edited("format", "tapir-checkpoint/1");  // a legacy file that is whole resumes
+  CHECK(resume_vae(tmp / "run", 1500));
 }

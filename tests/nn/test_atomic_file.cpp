@@ -135,3 +135,24 @@ TEST_CASE("a failed write throws naming the path and the call, and leaves no tem
   const auto names = entries(dir.path);
   for (const auto& n : names) CHECK_MESSAGE(n.find(".tmp") == std::string::npos, "left behind: " << n);
 }
+
+TEST_CASE("remove_stale_temporaries removes what killed writers leave, and nothing else") {
+  TempDir dir;
+  const std::vector<std::string> stale = {"checkpoint_last.safetensors.tmp.4242.0", "curve.csv.tmp.1.17",
+                                          "config.json.tmp", "checkpoint_best.safetensors.tmp-Ab12Cd"};
+  const std::vector<std::string> kept = {"curve.csv",     "notes.tmp.txt", ".tmp",
+                                         "a.tmp-toolong", "a.tmp.12",      "a.tmp.x.1"};
+  for (const auto& n : stale) std::ofstream(dir / n) << "x";
+  for (const auto& n : kept) std::ofstream(dir / n) << "x";
+  fs::create_directory(dir / "sub.tmp");  // directories are not temporaries
+  auto removed = remove_stale_temporaries(dir.path.string());
+  std::sort(removed.begin(), removed.end());
+  auto want = stale;
+  std::sort(want.begin(), want.end());
+  CHECK(removed == want);
+  auto left = kept;
+  left.push_back("sub.tmp");
+  std::sort(left.begin(), left.end());
+  CHECK(entries(dir.path) == left);
+  CHECK(remove_stale_temporaries((dir.path / "missing").string()).empty());  // no directory: nothing to do
+}

@@ -214,6 +214,8 @@ TEST_CASE("the generator state text round-trips and rejects garbage") {
   const Rng::State s = rng.state();
   CHECK(rng_state_from_string(rng_state_to_string(s)) == s);
   check_throws_with([] { rng_state_from_string("12:zz"); }, {"malformed"});
+  check_throws_with([] { rng_state_from_string("0:0:0:0:0:0"); }, {"all zero"});
+  check_throws_with([] { rng_state_from_string("1:2:3:4:1:7ff0000000000000"); }, {"not finite"});
 }
 
 TEST_CASE("[optional] a 20-line Python reader loads the weights (skipped without python3)") {
@@ -272,4 +274,109 @@ TEST_CASE("Adagrad (the AEVB optimizer) resumes bitwise through a checkpoint fil
     CHECK(a.parameters()[i]->value() == b.parameters()[i]->value());
   optim::Adam<float> adam(b.parameters(), optim::AdamOptions{});
   check_throws_with([&] { load_checkpoint(dir / "a.safetensors", b, &adam); }, {"'adagrad'", "'adam'"});
+}
+
+namespace {
+/// `path` rewritten with metadata[key] = value (erased when value is null). The metadata CRC is not
+/// recomputed: as written, the file fails it; with format set to /1 (the legacy format) it is a legacy file.
+void edit_metadata(const std::string& path, const std::map<std::string, const char*>& edits) {
+  NamedTensors t = read_safetensors(path);
+  for (const auto& [key, value] : edits)
+    if (value)
+      t.metadata[key] = value;
+    else
+      t.metadata.erase(key);
+  write_safetensors(path, t);
+}
+
+/// A small checkpoint with an optimizer, step 40 and a generator state.
+void save_small(const std::string& path, Mlp<float>& m, Momentum& opt, Rng& rng) {
+  CheckpointInfo info;
+  info.step = 40;
+  info.rng = rng.state();
+  save_checkpoint(path, m, info, &opt);
+}
+}  // namespace
+
+TEST_CASE("the header's metadata is under a CRC: a flipped digit of the step or the generator is refused") {
+  TempDir dir;
+  Rng rng(11);
+  Mlp<float> m({3, 4, 2}, rng);
+  Momentum opt(m.parameters());
+  const std::string path = dir / "ck.safetensors";
+  save_small(path, m, opt, rng);
+  CHECK(read_safetensors(path).metadata.count("metadata_crc32") == 1);
+  CHECK(read_safetensors(path).metadata.at("format") == "tapir-checkpoint/2");
+
+  // Flip one bit of the step's digit in place: the file stays valid JSON and its data CRC still holds.
+  const std::vector<char> good = read_bytes(path);
+  const std::string text(good.begin(), good.end());
+  for (const std::string field : {"\"step\":\"", "\"rng\":\""}) {  // "40" becomes "50"; a hex digit changes
+    CAPTURE(field);
+    const auto at = text.find(field);
+    REQUIRE(at != std::string::npos);
+    std::vector<char> bad = good;
+    bad[at + field.size()] ^= 0x01;
+    write_bytes(path, bad);
+    Rng r(0);
+    Mlp<float> target({3, 4, 2}, r);
+    const auto before = target.named_parameters()[0].second->value();
+    check_throws_with([&] { load_checkpoint(path, target); }, {"ck.safetensors", "metadata checksum mismatch"});
+    CHECK(target.named_parameters()[0].second->value() == before);  // untouched
+  }
+  write_bytes(path, good);
+  Mlp<float> ok({3, 4, 2}, rng);
+  CHECK(load_checkpoint(path, ok).step == 40);
+}
+
+TEST_CASE("legacy checkpoints (format /1, no metadata CRC) load; their fields are validated all the same") {
+  TempDir dir;
+  Rng rng(12);
+  Mlp<float> m({3, 4, 2}, rng);
+  Momentum opt(m.parameters());
+  const std::string path = dir / "old.safetensors";
+  const auto legacy = [&](std::map<std::string, const char*> edits) {
+    save_small(path, m, opt, rng);
+    edits["format"] = "tapir-checkpoint/1";
+    edits["metadata_crc32"] = nullptr;
+    edit_metadata(path, edits);
+  };
+  Rng r(0);
+  Mlp<float> target({3, 4, 2}, r);
+  Momentum target_opt(target.parameters());
+  legacy({});
+  CHECK(load_checkpoint(path, target, &target_opt).step == 40);
+
+  legacy({{"step", "-5000"}});
+  check_throws_with([&] { load_checkpoint(path, target); }, {"old.safetensors", "'step'", "'-5000'", "non-negative"});
+  legacy({{"step", "0x10"}});
+  check_throws_with([&] { load_checkpoint(path, target); }, {"old.safetensors", "'step'", "'0x10'"});
+  legacy({{"step", " 12"}});
+  check_throws_with([&] { load_checkpoint(path, target); }, {"'step'"});
+  legacy({{"rng", "0000000000000000:0000000000000000:0000000000000000:0000000000000000:0:0000000000000000"}});
+  check_throws_with([&] { load_checkpoint(path, target); }, {"old.safetensors", "'rng'", "all zero"});
+
+  // A negative learning rate, a NaN in the state: named with the file and the key.
+  save_small(path, m, opt, rng);
+  NamedTensors t = read_safetensors(path);
+  t.metadata["format"] = "tapir-checkpoint/1";
+  t.metadata.erase("metadata_crc32");
+  NamedTensors negative = t;
+  negative.f32.at("optim.lr") = Array<float>(-0.5f);
+  write_safetensors(path, negative);
+  check_throws_with([&] { load_checkpoint(path, target, &target_opt); },
+                    {"old.safetensors", "'optim.lr'", "-0.5", "learning rate"});
+  NamedTensors nan_state = t;
+  nan_state.f32.at("optim.velocity.0").data()[0] = std::nanf("");
+  write_safetensors(path, nan_state);
+  check_throws_with([&] { load_checkpoint(path, target, &target_opt); },
+                    {"old.safetensors", "'optim.velocity.0'", "not a number"});
+  NamedTensors overflowed = t;  // a moment that overflowed float on a diverging run is the optimizer's own
+  overflowed.f32.at("optim.velocity.0").data()[0] = INFINITY;
+  write_safetensors(path, overflowed);
+  CHECK(load_checkpoint(path, target, &target_opt).step == 40);
+  NamedTensors bad_step = t;
+  bad_step.f32.at("optim.step").data()[1] = 0.5f;
+  write_safetensors(path, bad_step);
+  check_throws_with([&] { load_checkpoint(path, target, &target_opt); }, {"'optim.step'", "whole numbers"});
 }
