@@ -149,6 +149,15 @@ bad "$x" "checkpoint_last.safetensors" -- "$tapir" train --resume "$x" --samples
 x=$(rundir k7) && sed -i 's/"step":"600"/"step":"-600"/' "$x/checkpoint_last.safetensors"
 bad "$x" "checkpoint_last.safetensors" -- "$tapir" train --resume "$x" --samples 900 --progress none
 
+# One writer per run: a run whose lock another process holds is refused, whatever the command.
+x=$(rundir l1) && mkdir "$tmp/l2" && { flock "$x/.lock" flock "$tmp/l2/.lock" sleep 3 >/dev/null 2>&1 & } && holder=$! && sleep 0.3
+bad "$x" "in use by" -- "$tapir" train --resume "$x" --samples 900 --progress none
+bad "$tmp/l2" "in use by" -- "$tapir" train vae --data "$d" --out "$tmp/l2" "${small[@]}"
+wait "$holder"
+# A resume pointed at a data set of another size.
+x=$(rundir r1) && y=$(datadir fewer) && idx3 300 28 28 $((300 * 784)) >"$y/train-images-idx3-ubyte"
+bad "$x" "data" -- "$tapir" train --resume "$x" --samples 900 --data "$y" --progress none
+
 # The curve and the pictures' outputs.
 x=$(rundir v1) && printf 'samples,epoch\n12,abc\n' >"$x/curve.csv"
 bad "$x" "curve.csv" -- "$tapir" plot "$x" -o "$tmp/p.png"

@@ -24,9 +24,12 @@ expect_error() {
 small=(--data "$tmp/data" --latent 2 --hidden 16 --progress none)
 
 # The cause named from the configuration; nothing left behind when there was no checkpoint yet.
-expect_error 1 "lower --init-std (now 1e+30" -- "$tapir" train vae "${small[@]}" --init-std 1e30 --out "$tmp/init"
+expect_error 1 "lower --init-std (now 10;" -- "$tapir" train vae "${small[@]}" --init-std 10 --out "$tmp/init"
 [ -e "$tmp/init" ] && fail "a run that diverged before its first checkpoint left its directory"
-expect_error 1 "lower --weight-decay (now 1e+300" -- "$tapir" train vae "${small[@]}" --weight-decay 1e300 --out "$tmp/wd"
+# Beyond the documented limits (docs/reliability.md), refused before anything runs.
+expect_error 1 "init-std (init_std) = 1e+30: expected a number in \[0, 10\]" -- \
+  "$tapir" train vae "${small[@]}" --init-std 1e30 --out "$tmp/init"
+expect_error 1 "weight-decay (weight_decay) = 1e+300" -- "$tapir" train vae "${small[@]}" --weight-decay 1e300 --out "$tmp/wd"
 
 # A Gaussian decoder diverging after its first checkpoints: the run keeps them.
 gauss=(vae --dataset frey "${small[@]}" --optimizer adam --lr 3 --samples 20000 --eval-every 2000)
