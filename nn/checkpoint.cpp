@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
+#include <new>
+#include <string_view>
 #include <vector>
 
 #include "nn/io/atomic_file.hpp"
+#include "nn/io/read_file.hpp"
 
 namespace tapir::nn {
 
@@ -33,16 +35,17 @@ bool little_endian() {
   return b == 1;
 }
 
-std::uint32_t crc32_of(const std::vector<char>& bytes) {
+std::uint32_t crc32_of(const void* bytes, std::size_t size) {
   uLong crc = crc32(0L, Z_NULL, 0);
   std::size_t done = 0;
-  while (done < bytes.size()) {  // zlib takes uInt lengths
-    const std::size_t n = std::min<std::size_t>(bytes.size() - done, 1u << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), static_cast<uInt>(n));
+  while (done < size) {  // zlib takes uInt lengths
+    const std::size_t n = std::min<std::size_t>(size - done, 1u << 30);
+    crc = crc32(crc, static_cast<const Bytef*>(bytes) + done, static_cast<uInt>(n));
     done += n;
   }
   return static_cast<std::uint32_t>(crc);
 }
+std::uint32_t crc32_of(const std::vector<char>& bytes) { return crc32_of(bytes.data(), bytes.size()); }
 
 /// CRC-32 of the metadata entries (but the two checksums), length-prefixed so that no two different
 /// maps give the same bytes: "<len>:<key><len>:<value>" for each entry in key order.
@@ -109,32 +112,22 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors) {
   write_file_atomically(path, file);
 }
 
-NamedTensors read_safetensors(const std::string& path) {
+NamedTensors parse_safetensors(const std::uint8_t* bytes, std::size_t size, const std::string& path) {
   if (!little_endian()) fail(path, "safetensors is little-endian; big-endian hosts are not supported");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, fmt::format("cannot open for reading: {}", std::strerror(errno)));
-  in.seekg(0, std::ios::end);
-  const std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
-  in.seekg(0);
   if (size < 8) fail(path, fmt::format("file is {} bytes, too short for the 8-byte header length", size));
-  unsigned char len[8];
-  in.read(reinterpret_cast<char*>(len), 8);
   std::uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= static_cast<std::uint64_t>(len[i]) << (8 * i);
+  for (int i = 0; i < 8; ++i) n |= static_cast<std::uint64_t>(bytes[i]) << (8 * i);
   if (n > kMaxHeader || n > size - 8)
     fail(path, fmt::format("header length {} (bytes 0–7) exceeds the file's {} bytes after it (truncated or not "
                            "a safetensors file)",
                            n, size - 8));
-  std::string text(n, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(n));
+  const std::string_view text(reinterpret_cast<const char*>(bytes) + 8, n);
   const std::uint64_t data_len = size - 8 - n;
-  std::vector<char> data(data_len);
-  in.read(data.data(), static_cast<std::streamsize>(data_len));
-  if (!in) fail(path, "read error");
+  const std::uint8_t* data = bytes + 8 + n;
 
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(text);
+    header = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
     fail(path, fmt::format("header JSON (bytes 8–{}) is invalid: {}", 8 + n, e.what()));
   }
@@ -177,17 +170,23 @@ NamedTensors read_safetensors(const std::string& path) {
     if (begin > end || end > data_len)
       bad(fmt::format("data_offsets [{}, {}] fall outside the {} data bytes (file bytes {}–{}): truncated?", begin, end,
                       data_len, 8 + n, size));
-    if (end - begin != shape_size(shape) * elem)
-      bad(fmt::format("shape {} of {} needs {} bytes, data_offsets give {}", shape_str(shape), dtype,
-                      shape_size(shape) * elem, end - begin));
+    // Checked: a shape whose byte count wraps around to the span's length must not pass.
+    std::size_t need = elem;
+    for (std::size_t d : shape)
+      if (__builtin_mul_overflow(need, d, &need))
+        bad(fmt::format("shape {} of {} (header bytes 8–{}) needs more than 2^64 bytes", shape_str(shape), dtype,
+                        8 + n));
+    if (end - begin != need)
+      bad(fmt::format("shape {} of {} needs {} bytes, data_offsets give {}", shape_str(shape), dtype, need,
+                      end - begin));
     spans.push_back({begin, end, name});
     if (dtype == "F32") {
       Array<float> a = Array<float>::from_shape(shape);
-      if (a.size()) std::memcpy(a.data(), data.data() + begin, end - begin);
+      if (a.size()) std::memcpy(a.data(), data + begin, end - begin);
       out.f32.emplace(name, std::move(a));
     } else {
       Array<double> a = Array<double>::from_shape(shape);
-      if (a.size()) std::memcpy(a.data(), data.data() + begin, end - begin);
+      if (a.size()) std::memcpy(a.data(), data + begin, end - begin);
       out.f64.emplace(name, std::move(a));
     }
   }
@@ -203,12 +202,21 @@ NamedTensors read_safetensors(const std::string& path) {
     fail(path,
          fmt::format("the tensors cover {} data bytes but the file holds {} (trailing bytes)", expected, data_len));
   if (auto it = out.metadata.find("data_crc32"); it != out.metadata.end()) {
-    const std::string actual = fmt::format("{:08x}", crc32_of(data));
+    const std::string actual = fmt::format("{:08x}", crc32_of(data, data_len));
     if (actual != it->second)
       fail(path, fmt::format("data checksum mismatch (stored crc32 {}, computed {}): the file is corrupt", it->second,
                              actual));
   }
   return out;
+}
+
+NamedTensors read_safetensors(const std::string& path) {
+  const std::vector<std::uint8_t> bytes = read_regular_file(path);  // a directory is refused by name
+  try {
+    return parse_safetensors(bytes.data(), bytes.size(), path);
+  } catch (const std::bad_alloc&) {
+    fail(path, fmt::format("out of memory while reading its {} bytes", bytes.size()));
+  }
 }
 
 std::string rng_state_to_string(const Rng::State& s) {

@@ -53,6 +53,9 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors);
 /// Reads and validates a safetensors file (F32 and F64 tensors). Throws tapir::Error naming the path
 /// and what is wrong (header length, JSON, dtype, shape, offsets with byte positions).
 NamedTensors read_safetensors(const std::string& path);
+/// read_safetensors on `size` bytes in memory; `source` names them in errors. Allocates no more than
+/// the bytes given justify (header length, shapes and offsets are checked against them first).
+NamedTensors parse_safetensors(const std::uint8_t* bytes, std::size_t size, const std::string& source);
 
 /// Saves `model`'s parameters, `info`, and (if given) `optimizer`'s state to `path`, atomically.
 template <class T>

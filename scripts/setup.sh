@@ -8,6 +8,8 @@ packages=(
   xtl-dev libxsimd-dev xtensor-dev libxtensor-blas-dev
   doctest-dev libfmt-dev libopenblas-dev liblapacke-dev
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
+  # the fuzzers (scripts/fuzz.sh): clang, libFuzzer's runtime (only recommended by clang), lld
+  clang libclang-rt-dev lld
 )
 
 missing=()

@@ -45,6 +45,22 @@ Dataset load_mnist(const std::string& dir, Split split, const std::string& name)
   const std::string prefix = split == Split::train ? "train" : "t10k";
   const std::string images = find_file(dir, prefix + "-images-idx3-ubyte", name + " images");
   IdxArray a = read_idx(images, 3);
+  if (a.dims[0] == 0 || a.dims[1] == 0 || a.dims[2] == 0)
+    throw Error(fmt::format("{}: IDX dims {}: no images, or images without pixels", images, fmt::join(a.dims, "×")));
+  // The other split's images must have the same size, or a model trained on one cannot read the
+  // other: compare with its header (only the header is read) when the file is there.
+  const std::string other = split == Split::train ? "t10k" : "train";
+  for (const std::string& p : {dir + "/" + other + "-images-idx3-ubyte", dir + "/" + other + "-images-idx3-ubyte.gz"})
+    if (exists(p)) {
+      const std::vector<std::size_t> od = read_idx_dims(p, 3);
+      if (od[1] != a.dims[1] || od[2] != a.dims[2])
+        throw Error(
+            fmt::format("{} images are {}×{} but {} images are {}×{}: the {} and {} splits must have the same "
+                        "image size",
+                        images, a.dims[1], a.dims[2], p, od[1], od[2], to_string(split),
+                        to_string(split == Split::train ? Split::test : Split::train)));
+      break;
+    }
   Dataset d;
   d.name = name;
   d.split = split;
@@ -111,7 +127,10 @@ Dataset load_binarized_mnist(const std::string& dir, Split split) {
   d.binarization = "static";
   const std::string idx = dir + "/binarized-mnist-" + s + "-idx3-ubyte";
   if (exists(idx) || exists(idx + ".gz")) {
-    IdxArray a = read_idx(exists(idx) ? idx : idx + ".gz", 3);
+    const std::string path = exists(idx) ? idx : idx + ".gz";
+    IdxArray a = read_idx(path, 3);
+    if (a.dims[1] != 28 || a.dims[2] != 28)
+      throw Error(fmt::format("{}: IDX dims {}, expected N×28×28", path, fmt::join(a.dims, "×")));
     d.x = Array<float>::from_shape({a.dims[0], 784});
     for (std::size_t i = 0; i < a.values.size(); ++i) d.x.data()[i] = a.values[i] ? 1.0f : 0.0f;
     return d;

@@ -235,3 +235,89 @@ TEST_CASE("[optional] the real files in ../shared/data (skipped when absent)") {
     for (std::size_t j = 0; j < 784; ++j) mismatches += (m.column_major[j * m.rows + i] != 0) != (valid.x(i, j) != 0);
   CHECK(mismatches == 0);
 }
+
+TEST_CASE("an IDX header whose dims multiply past 2^64 is refused, not wrapped to 0 bytes") {
+  // 16 × 2^30 × 2^30 = 2^64 wrapped to 0, which matched a file holding no pixels: training then crashed.
+  TempDir dir;
+  Bytes b = {0, 0, 8, 3};
+  put_be32(b, 16), put_be32(b, 1u << 30), put_be32(b, 1u << 30);
+  write(dir / "train-images-idx3-ubyte", b);
+  check_throws_with([&] { read_idx(dir / "train-images-idx3-ubyte", 3); },
+                    {dir / "train-images-idx3-ubyte", "16×1073741824×1073741824", "bytes 4–15", "2^64"});
+  check_throws_with([&] { load_mnist(dir.path.string(), Split::train); }, {"train-images-idx3-ubyte", "2^64"});
+  write_gz(dir / "x.gz", b);
+  check_throws_with([&] { read_idx(dir / "x.gz", 3); }, {dir / "x.gz", "2^64"});
+  // In memory, as the fuzzers read: the same checks.
+  check_throws_with([&] { parse_idx(b, "bytes"); }, {"bytes", "2^64"});
+}
+
+TEST_CASE("gzip output is bounded before it is produced: by the IDX header, and by 1032:1") {
+  TempDir dir;
+  // A 60-byte stream declaring 2^31 pixels cannot hold them: refused before inflating anything.
+  Bytes big = {0, 0, 8, 3};
+  put_be32(big, 1u << 15), put_be32(big, 256), put_be32(big, 256);
+  write_gz(dir / "big.gz", big);
+  check_throws_with([&] { read_idx(dir / "big.gz", 3); },
+                    {dir / "big.gz", "declare 2147483648 data bytes", "compressed bytes can hold", "1032:1"});
+  // A header declaring 4 pixels followed by 8 MB of zeros: refused after inflating 5 of them.
+  Bytes bomb = idx_images(1, 2, 2);
+  bomb.resize(bomb.size() + (8u << 20), 0);
+  write_gz(dir / "bomb.gz", bomb);
+  check_throws_with([&] { read_idx(dir / "bomb.gz", 3); }, {dir / "bomb.gz", "more than 4", "trailing bytes"});
+  // The generic reader inflates a stream whole (deflate's 1032:1 is its bound) and names the source.
+  check_throws_with([&] { maybe_gunzip(Bytes{0x1f, 0x8b, 8, 0}, "stream.gz"); }, {"stream.gz", "gzip", "truncated"});
+}
+
+TEST_CASE("a MAT header claiming a huge matrix is refused before anything is allocated for it") {
+  // 65 536 × 32 768 uint8 claimed by a small file: the 2 GiB used to be zero-filled before the check.
+  TempDir dir;
+  for (bool compress : {false, true}) {
+    CAPTURE(compress);
+    write(dir / "big.mat", mat_file("ff", 65536, 32768, Bytes(12, 7), compress));
+    check_throws_with([&] { read_mat_matrix(dir / "big.mat", "ff"); },
+                      {dir / "big.mat", "65536×32768", "holds 12 bytes of data, expected 2147483648"});
+  }
+  // rows × cols × 8 of doubles past 2^64: compared without multiplying by 8.
+  Bytes b = mat_file("X", 0xffffffffu, 0xffffffffu, Bytes(16, 0), false);
+  b[128 + 8 + 8 * 6] = 9;  // the data element's type: miDOUBLE
+  write(dir / "doubles.mat", b);
+  check_throws_with([&] { read_mat_matrix(dir / "doubles.mat", "X"); },
+                    {"doubles.mat", "4294967295×4294967295", "bytes of doubles"});
+}
+
+TEST_CASE("readers name a path that is a directory, not a file") {
+  TempDir dir;
+  fs::create_directory(dir / "train-images-idx3-ubyte");
+  check_throws_with([&] { read_idx(dir / "train-images-idx3-ubyte"); },
+                    {dir / "train-images-idx3-ubyte", "is a directory"});
+  check_throws_with([&] { read_mat_matrix(dir / "train-images-idx3-ubyte", "ff"); }, {"is a directory"});
+  check_throws_with([&] { read_file_maybe_gzip(dir / "train-images-idx3-ubyte"); }, {"is a directory"});
+  check_throws_with([&] { read_idx(dir / "missing"); }, {dir / "missing", "cannot open", "No such file"});
+}
+
+TEST_CASE("MNIST splits of different image sizes are refused, naming both files and their shapes") {
+  // 28 × 27 test images beside 28 × 28 training images used to surface as "Vae::encode: x has shape
+  // (100, 756)" at the first evaluation, naming no file.
+  TempDir dir;
+  write(dir / "train-images-idx3-ubyte", idx_images(3, 28, 28));
+  write_gz(dir / "t10k-images-idx3-ubyte.gz", idx_images(2, 28, 27));
+  for (Split s : {Split::train, Split::test}) {
+    CAPTURE(to_string(s));
+    check_throws_with(
+        [&] { load_mnist(dir.path.string(), s); },
+        {dir / "train-images-idx3-ubyte", "28×28", dir / "t10k-images-idx3-ubyte.gz", "28×27", "same image size"});
+  }
+  write_gz(dir / "t10k-images-idx3-ubyte.gz", idx_images(2, 28, 28));
+  CHECK(load_mnist(dir.path.string(), Split::test).dim() == 784);
+  CHECK(read_idx_dims(dir / "t10k-images-idx3-ubyte.gz", 3) == std::vector<std::size_t>{2, 28, 28});
+  // Images without pixels are refused by name, not left to the model.
+  write(dir / "train-images-idx3-ubyte", idx_images(3, 0, 28));
+  check_throws_with([&] { load_mnist(dir.path.string(), Split::train); }, {"train-images-idx3-ubyte", "3×0×28"});
+}
+
+TEST_CASE("binarised MNIST in IDX must be N × 28 × 28 (larger images overran the 784-column array)") {
+  TempDir dir;
+  write(dir / "binarized-mnist-test-idx3-ubyte", idx_images(1, 40, 40));
+  check_throws_with([&] { load_binarized_mnist(dir.path.string(), Split::test); },
+                    {"binarized-mnist-test-idx3-ubyte", "1×40×40", "N×28×28"});
+}

@@ -380,3 +380,39 @@ TEST_CASE("legacy checkpoints (format /1, no metadata CRC) load; their fields ar
   write_safetensors(path, bad_step);
   check_throws_with([&] { load_checkpoint(path, target, &target_opt); }, {"'optim.step'", "whole numbers"});
 }
+
+namespace {
+/// A safetensors file: the 8-byte length, `header` padded with spaces to 8 bytes, then `data`.
+std::vector<char> safetensors_bytes(std::string header, const std::vector<char>& data = {}) {
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::vector<char> b;
+  for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>((header.size() >> (8 * i)) & 0xff));
+  b.insert(b.end(), header.begin(), header.end());
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+}  // namespace
+
+TEST_CASE("a checkpoint path that is a directory is named as one (was std::bad_alloc or a garbage length)") {
+  TempDir dir;
+  const std::string path = dir / "checkpoint_last.safetensors";
+  fs::create_directory(path);
+  check_throws_with([&] { read_safetensors(path); }, {path, "is a directory", "expected a regular file"});
+  Rng rng(1);
+  Mlp<float> m({2, 2}, rng);
+  check_throws_with([&] { load_checkpoint(path, m); }, {path, "is a directory"});
+  check_throws_with([&] { read_safetensors(dir / "missing.safetensors"); }, {"missing.safetensors", "No such file"});
+}
+
+TEST_CASE("a shape whose byte count wraps past 2^64 is refused, not allocated") {
+  // 2^32 × 2^32 F32 elements need 2^66 bytes, which wrapped to 0 and matched empty data_offsets.
+  TempDir dir;
+  const std::string path = dir / "wrap.safetensors";
+  write_bytes(path, safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})"));
+  check_throws_with([&] { read_safetensors(path); },
+                    {path, "tensor 'w'", "(4294967296, 4294967296)", "more than 2^64 bytes"});
+  const std::vector<char> b =
+      safetensors_bytes(R"({"w":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})");
+  check_throws_with([&] { parse_safetensors(reinterpret_cast<const std::uint8_t*>(b.data()), b.size(), "in memory"); },
+                    {"in memory", "more than 2^64 bytes"});
+}
