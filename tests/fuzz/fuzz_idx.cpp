@@ -13,9 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t rank : {0, 3}) {
     try {
       const tapir::models::data::IdxArray a = tapir::models::data::parse_idx(bytes, "fuzz.idx", rank);
+      // The dims must describe the values exactly, without wrapping (a caller allocates by them).
       std::size_t n = 1;
-      for (std::size_t d : a.dims) n *= d;
-      if (a.dims.empty() || n != a.values.size()) std::abort();  // the dims must describe the values
+      for (std::size_t d : a.dims)
+        if (__builtin_mul_overflow(n, d, &n)) std::abort();
+      if (a.dims.empty() || n != a.values.size()) std::abort();
     } catch (const tapir::Error&) {
     }
   }
