@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "autodiff/autodiff.hpp"
 #include "nn/io/atomic_file.hpp"
+#include "nn/io/read_file.hpp"
 
 namespace tapir::models {
 
@@ -51,6 +53,7 @@ long long round_up(long long s, long long b) { return (s + b - 1) / b * b; }
 }  // namespace
 
 std::vector<CurvePoint> read_curve(const std::string& path) {
+  if (std::filesystem::exists(path)) check_regular_file(path);  // a directory or a FIFO is named as one
   std::ifstream in(path);
   if (!in) throw Error(fmt::format("cannot open '{}'", path));
   std::string line;

@@ -8,6 +8,7 @@
 
 #include "models/methods/methods.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/io/read_file.hpp"
 
 namespace tapir::models {
 
@@ -41,8 +42,10 @@ std::unique_ptr<LatentVariableModel<float>> make_model(const VaeConfig& config, 
 
 VaeRunConfig load_vae_run_config(const std::string& run_dir) {
   const std::string path = path_in(run_dir, "config.json");
+  if (!fs::exists(path)) throw Error(fmt::format("'{}' is not a run directory (no config.json)", run_dir));
+  check_regular_file(path);  // a directory or a FIFO is named as one
   std::ifstream in(path);
-  if (!in) throw Error(fmt::format("'{}' is not a run directory (no config.json)", run_dir));
+  if (!in) throw Error(fmt::format("cannot open '{}'", path));
   try {
     return VaeRunConfig::from_json(nlohmann::json::parse(in));
   } catch (const nlohmann::json::exception& e) {

@@ -129,6 +129,7 @@ x=$(edit c7 's/"hidden": \[/"hidden": [0, /') && bad "$x" "hidden" -- "$tapir" s
 x=$(rundir c8) && printf '{"model": "vae", "vae": ' >"$x/config.json" && bad "$x" "config.json" -- "$tapir" eval "$x"
 x=$(rundir c9) && : >"$x/config.json" && bad "$x" "config.json" -- "$tapir" train --resume "$x" --progress none
 x=$(edit c10 's/"beta": 1.0,/"beta": 1.0, "gamma": 2,/') && bad "$x" "gamma" -- "$tapir" eval "$x"
+x=$(rundir c11) && rm "$x/config.json" && mkdir "$x/config.json" && bad "$x" "config.json.*directory" -- "$tapir" eval "$x"
 
 # Checkpoints: not a file, truncated, damaged header, flipped bits.
 x=$(rundir k1) && rm "$x/checkpoint_last.safetensors" && mkdir "$x/checkpoint_last.safetensors"
@@ -161,6 +162,7 @@ bad "$x" "data" -- "$tapir" train --resume "$x" --samples 900 --data "$y" --prog
 # The curve and the pictures' outputs.
 x=$(rundir v1) && printf 'samples,epoch\n12,abc\n' >"$x/curve.csv"
 bad "$x" "curve.csv" -- "$tapir" plot "$x" -o "$tmp/p.png"
+x=$(rundir v2) && rm "$x/curve.csv" && mkdir "$x/curve.csv" && bad "$x" "curve.csv.*directory" -- "$tapir" plot "$x" -o "$tmp/p.png"
 bad - "$tmp/nowhere" -- "$tapir" plot "$tmp/nowhere" -o "$tmp/p.png"
 bad "$run" "$tmp/no/such/dir" -- "$tapir" sample "$run" -o "$tmp/no/such/dir/s.png"
 bad "$run" "grid" -- "$tapir" manifold "$run" --grid 100000 -o "$tmp/m.png"
