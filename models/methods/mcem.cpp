@@ -3,6 +3,9 @@
 // mcem_chains.safetensors) and, having no q, no bound: its curve is log p(x) by AIS.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "models/mcem/mcem.hpp"
@@ -48,8 +51,20 @@ class McemMethod : public Method {
       const auto at = t.metadata.find("step"), size = t.metadata.find("step_size");
       if (it == t.f32.end() || at == t.metadata.end() || size == t.metadata.end() || at->second != std::to_string(step))
         continue;
-      mcem_.set_chains(it->second);
-      mcem_.set_step_size(std::stod(size->second));
+      // Validated before anything changes: the step size a positive finite number, the chains finite.
+      char* end = nullptr;
+      const double step_size = std::strtod(size->second.c_str(), &end);
+      if (size->second.empty() || *end != '\0' || !std::isfinite(step_size) || !(step_size > 0))
+        throw Error(fmt::format("'{}': step_size '{}' is not a positive finite number", p, size->second));
+      const Array<float>& chains = it->second;
+      if (!std::all_of(chains.begin(), chains.end(), [](float v) { return std::isfinite(v); }))
+        throw Error(fmt::format("'{}': the chains hold values that are not finite", p));
+      try {
+        mcem_.set_chains(chains);
+      } catch (const Error& e) {
+        throw Error(fmt::format("'{}': {}", p, e.what()));
+      }
+      mcem_.set_step_size(step_size);
       return;
     }
     throw Error(

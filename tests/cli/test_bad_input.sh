@@ -159,6 +159,12 @@ wait "$holder"
 x=$(rundir r1) && y=$(datadir fewer) && idx3 300 28 28 $((300 * 784)) >"$y/train-images-idx3-ubyte"
 bad "$x" "data" -- "$tapir" train --resume "$x" --samples 900 --data "$y" --progress none
 
+# MCEM's chains (a companion file of the checkpoint): a step size that is not a number.
+"$tapir" train mcem --data "$d" --latent 2 --hidden 16 --eval-every 300 --samples 600 --out "$tmp/mcem" \
+  --ais-points 10 --ais-steps 5 --ais-chains 2 --progress none >/dev/null 2>"$tmp/err" || fail "train mcem: $(cat "$tmp/err")"
+sed -i 's/"step_size":"[0-9]/"step_size":"x/' "$tmp/mcem/mcem_chains.safetensors"
+bad "$tmp/mcem" "mcem_chains.safetensors.*step_size" -- "$tapir" train --resume "$tmp/mcem" --samples 900 --progress none
+
 # The curve and the pictures' outputs.
 x=$(rundir v1) && printf 'samples,epoch\n12,abc\n' >"$x/curve.csv"
 bad "$x" "curve.csv" -- "$tapir" plot "$x" -o "$tmp/p.png"
