@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -30,16 +31,28 @@ CLI::Validator count_validator(bool positive) {
       [positive](std::string& s) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(s.c_str(), &end);
-        if (end == s.c_str() || *end != '\0' || !std::isfinite(v) || v < 0 || v != std::floor(v) || v > 9e18 ||
-            (positive && v == 0) || s.find('-') == 0)
+        if (end == s.c_str() || *end != '\0' || std::isnan(v) || v < 0 || v != std::floor(v) || (positive && v == 0) ||
+            s.find('-') == 0)
           return fmt::format("'{}' is not a {} whole number", s, positive ? "positive" : "non-negative");
-        s = fmt::format("{:.0f}", v);
+        if (v > 9e18) return fmt::format("'{}' is too large (at most 9e18)", s);
+        // Digits stay as typed (a double would round 99999999999999999); 1e7 becomes 10000000.
+        if (s.find_first_not_of("0123456789") != std::string::npos) s = fmt::format("{:.0f}", v);
         return "";
       },
       positive ? "COUNT>0" : "COUNT");
 }
 
 }  // namespace
+
+const CLI::Validator kPngPath(
+    [](std::string& s) -> std::string {
+      const std::string name = s.substr(s.find_last_of('/') + 1);
+      std::string ext = name.size() > 4 ? name.substr(name.size() - 4) : "";
+      for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (ext != ".png") return fmt::format("'{}' is not a PNG file name (expected NAME.png)", s);
+      return "";
+    },
+    "NAME.png");
 
 CLI::Validator at_most(std::uint64_t limit, const std::string& what) {
   return CLI::Validator(

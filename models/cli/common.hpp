@@ -19,6 +19,9 @@ extern const CLI::Validator kNonNegative;
 extern const CLI::Validator kCount, kPositiveCount;
 /// A count of at most `limit` (after kCount or kPositiveCount): "'N' is more than LIMIT, the most WHAT allows".
 CLI::Validator at_most(std::uint64_t limit, const std::string& what);
+/// An output picture's name: NAME.png (so `-o RUN/config.json` or `-o /dev/null` cannot replace a file
+/// that is not a picture).
+extern const CLI::Validator kPngPath;
 
 /// What the whole command line shares: the global --progress flag.
 struct Globals {

@@ -40,7 +40,7 @@ void add_em_options(CLI::App* c, EmArgs& a) {
       ->check(at_most(1'000'000'000, "--max-iter"))
       ->capture_default_str();
   c->add_option("--tol", a.tol, "stop when log p(x) per point gains less")->check(kNonNegative)->capture_default_str();
-  c->add_option("--seed", a.seed, "seed of the initialisation")->capture_default_str();
+  c->add_option("--seed", a.seed, "seed of the initialisation")->transform(kCount)->capture_default_str();
   c->add_option("--out", a.out, "write the fitted model here (safetensors, float64)");
 }
 

@@ -121,7 +121,7 @@ Command add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"best", "last"}))
       ->capture_default_str();
   eval->add_option("--limit", a->limit, "only the first N points of the split (0: all)")->transform(kCount);
-  eval->add_option("--seed", a->seed, "seed of the evaluation's draws")->capture_default_str();
+  eval->add_option("--seed", a->seed, "seed of the evaluation's draws")->transform(kCount)->capture_default_str();
   eval->add_option("--ais-steps", a->ais_steps, "also estimate log p(x) by AIS with this many temperatures (0: no)")
       ->transform(kCount)
       ->check(at_most(1'000'000, "--ais-steps"));

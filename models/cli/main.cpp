@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 
 #include "models/cli/commands.hpp"
 
@@ -63,7 +66,17 @@ int main_checked(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    return main_checked(argc, argv);
+    const int status = main_checked(argc, argv);
+    // What a command printed (eval's JSON, a summary) must have reached stdout: a full disk is an error.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::fprintf(stderr, "tapir: error: cannot write to standard output: %s\n", std::strerror(errno));
+      return status != 0 ? status : 1;
+    }
+    return status;
+  } catch (const std::filesystem::filesystem_error& e) {  // one sentence naming the path, not the library's text
+    if (isatty(fileno(stderr))) std::fputs("\r\033[K", stderr);
+    std::fprintf(stderr, "tapir: error: cannot use '%s': %s\n", e.path1().c_str(), e.code().message().c_str());
+    return 1;
   } catch (const std::exception& e) {
     if (isatty(fileno(stderr))) std::fputs("\r\033[K", stderr);  // over a progress bar
     std::fprintf(stderr, "tapir: error: %s\n", e.what());

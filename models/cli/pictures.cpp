@@ -82,11 +82,11 @@ std::vector<Command> add_picture_commands(CLI::App& app) {
   auto* manifold = app.add_subcommand("manifold", "the decoder over a grid Φ⁻¹(unit square) of two latents (Fig. 4)");
   for (auto* c : {sample, reconstruct, manifold}) {
     c->add_option("run", a->run_dir, "run directory")->required();
-    c->add_option("-o,--output", a->out, "PNG file to write")->required();
+    c->add_option("-o,--output", a->out, "PNG file to write")->required()->check(kPngPath);
     c->add_option("--checkpoint", a->which, "best | last")
         ->check(CLI::IsMember({"best", "last"}))
         ->capture_default_str();
-    c->add_option("--seed", a->seed, "seed of the draws")->capture_default_str();
+    c->add_option("--seed", a->seed, "seed of the draws")->transform(kCount)->capture_default_str();
   }
   sample->add_option("-n", a->n_images, "number of images")
       ->transform(kPositiveCount)

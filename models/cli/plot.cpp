@@ -20,7 +20,9 @@ Command add_plot_command(CLI::App& app) {
   auto a = std::make_shared<PlotArgs>();
   auto* plot = app.add_subcommand("plot", "lower bound vs training samples (log x), train and test per run");
   plot->add_option("runs", a->dirs, "run directories")->required();
-  plot->add_option("-o,--output", a->out, "PNG file (the CSV plotted is written beside it)")->required();
+  plot->add_option("-o,--output", a->out, "PNG file (the CSV plotted is written beside it)")
+      ->required()
+      ->check(kPngPath);
   plot->add_option("--title", a->title, "figure title");
   auto* ymin = plot->add_option("--ymin", a->ymin, "lower end of the y axis");
   auto* ymax = plot->add_option("--ymax", a->ymax, "upper end of the y axis");

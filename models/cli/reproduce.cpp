@@ -152,7 +152,7 @@ Command add_reproduce_commands(CLI::App& app, const Globals& g) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   toy->add_option("--out", t.out, "directory for the plots and the table")->capture_default_str();
-  toy->add_option("--seed", t.seed, "seed")->capture_default_str();
+  toy->add_option("--seed", t.seed, "seed")->transform(kCount)->capture_default_str();
 
   auto* avb_mnist = reproduce->add_subcommand("avb-mnist", "VAE vs AVB vs AVB + adaptive contrast on MNIST (table)");
   auto& m = a->avb_mnist;
@@ -172,7 +172,7 @@ Command add_reproduce_commands(CLI::App& app, const Globals& g) {
   avb_mnist->add_option("--ais-chains", m.ais_chains, "AIS chains per point")
       ->transform(kPositiveCount)
       ->capture_default_str();
-  avb_mnist->add_option("--seed", m.seed, "seed of every run")->capture_default_str();
+  avb_mnist->add_option("--seed", m.seed, "seed of every run")->transform(kCount)->capture_default_str();
 
   auto& f2 = a->fig2;
   fig2->add_option("--dataset", f2.dataset, "mnist | frey")
@@ -189,7 +189,7 @@ Command add_reproduce_commands(CLI::App& app, const Globals& g) {
   fig2->add_option("--jobs,-j", f2.jobs, "runs trained at once (one BLAS thread each when > 1)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  fig2->add_option("--seed", f2.seed, "seed of every run")->capture_default_str();
+  fig2->add_option("--seed", f2.seed, "seed of every run")->transform(kCount)->capture_default_str();
   fig2->add_option("--train-eval-size", f2.train_eval_size, "training points in the train bound (0: all)")
       ->transform(kCount);
   fig2->add_flag("--wake-sleep", f2.wake_sleep, "also train wake-sleep for every N_z (the paper's baseline)");

@@ -68,7 +68,7 @@ void add_train_vae_options(CLI::App* c, TrainVaeArgs& a) {
       ->transform(kPositiveCount);
   c->add_option("--train-eval-size", a.train_eval_size, "training points in the train bound (default: all)")
       ->transform(kCount);
-  c->add_option("--seed", a.seed, "seed of every generator of the run")->capture_default_str();
+  c->add_option("--seed", a.seed, "seed of every generator of the run")->transform(kCount)->capture_default_str();
   c->add_option("--activation", a.activation, "tanh (default) | relu | softplus | sigmoid | elu | leaky_relu");
   c->add_option("--likelihood", a.likelihood, "bernoulli | gaussian | continuous-bernoulli (default by dataset)")
       ->check(CLI::IsMember({"bernoulli", "gaussian", "continuous-bernoulli"}));

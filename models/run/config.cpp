@@ -148,7 +148,8 @@ nlohmann::json VaeRunConfig::to_json() const {
 }
 
 VaeRunConfig VaeRunConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object() || j.value("model", "") != "vae" || !j.contains("vae") || !j.contains("train"))
+  const auto model = j.is_object() ? j.find("model") : j.end();
+  if (!j.is_object() || model == j.end() || *model != "vae" || !j.contains("vae") || !j.contains("train"))
     throw Error("not a VAE run configuration (expected {\"model\": \"vae\", \"vae\": ..., \"train\": ...})");
   VaeRunConfig c{VaeConfig::from_json(j.at("vae")), VaeTrainConfig::from_json(j.at("train"))};
   check_combination(c);  // the same checks as the flags' (a config.json can be edited by hand)
@@ -200,7 +201,8 @@ void real_in(double value, double lo, double hi, const char* what) {
     throw Error(fmt::format("{} = {}: expected a number in [{}, {}]", what, value, lo, hi));
 }
 void widths(const std::vector<std::size_t>& layers, const char* what) {
-  at_most(layers.size(), limits::kLayers, what);
+  if (layers.size() > limits::kLayers)
+    throw Error(fmt::format("{} lists {} layers: at most {} are allowed", what, layers.size(), limits::kLayers));
   for (const std::size_t h : layers) {
     if (h == 0) throw Error(fmt::format("{}: a layer of 0 units", what));
     at_most(h, limits::kWidth, what);
@@ -216,7 +218,10 @@ void check_limits(const VaeRunConfig& c) {
   at_most(m.x_dim, limits::kWidth, "the data dimension (x_dim)");
   at_most(m.z_dim, limits::kWidth, "--latent (z_dim)");
   at_most(m.z2_dim, limits::kWidth, "--latent2 (z2_dim)");
+  if (m.hidden.empty()) throw Error("--hidden (hidden) is empty: the VAE needs at least one hidden layer");
   widths(m.hidden, "--hidden (hidden)");
+  if (m.z2_dim > 0 && m.hidden2.empty())
+    throw Error("--hidden2 (hidden2) is empty: a second stochastic layer needs one");
   if (m.z2_dim > 0) widths(m.hidden2, "--hidden2 (hidden2)");
   if (m.samples == 0) throw Error("--mc-samples (samples) must be at least 1");
   at_most(m.samples, limits::kDraws, "--mc-samples (samples)");

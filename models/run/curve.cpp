@@ -45,7 +45,22 @@ bool parse_real(const std::string& s, double& out) {
   char* end = nullptr;
   errno = 0;
   out = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size() && errno != ERANGE;
+  // ERANGE with a result below 1 in magnitude is an underflow: a subnormal (an lr of 1e-310) read exactly
+  // enough; an overflow is not what write_curve writes (it writes inf).
+  return end == s.c_str() + s.size() && (errno != ERANGE || std::fabs(out) < 1);
+}
+
+/// `text` for a message: control characters (a CR, a NUL) as \xNN, at most 80 characters.
+std::string shown(const std::string& text) {
+  std::string out;
+  for (const char c : text.substr(0, 80)) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    else
+      out += c;
+  }
+  if (text.size() > 80) out += fmt::format("… ({} characters)", text.size());
+  return out;
 }
 
 long long round_up(long long s, long long b) { return (s + b - 1) / b * b; }
@@ -59,18 +74,19 @@ std::vector<CurvePoint> read_curve(const std::string& path) {
   std::string line;
   std::getline(in, line);
   if (line.rfind("samples,epoch,seconds,train_elbo,test_elbo", 0) != 0)
-    throw Error(fmt::format("'{}': not a tapir curve (header '{}')", path, line));
+    throw Error(fmt::format("'{}': not a tapir curve (header '{}')", path, shown(line)));
   std::vector<CurvePoint> curve;
   for (int row = 2; std::getline(in, line); ++row) {
     if (line.empty()) continue;
     const auto f = split(line);
     if (f.size() != 7)
-      throw Error(fmt::format("'{}' line {}: malformed row '{}' ({} fields, expected 7)", path, row, line, f.size()));
+      throw Error(
+          fmt::format("'{}' line {}: malformed row '{}' ({} fields, expected 7)", path, row, shown(line), f.size()));
     CurvePoint p;
     double* reals[] = {&p.seconds, &p.train_elbo, &p.test_elbo, &p.beta, &p.lr};
     const auto bad = [&](int column) {
-      return Error(
-          fmt::format("'{}' line {}: malformed {} '{}' in row '{}'", path, row, kColumns[column], f[column], line));
+      return Error(fmt::format("'{}' line {}: malformed {} '{}' in row '{}'", path, row, kColumns[column],
+                               shown(f[column]), shown(line)));
     };
     if (!parse_count(f[0], p.samples)) throw bad(0);
     if (!parse_count(f[1], p.epoch)) throw bad(1);

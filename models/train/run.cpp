@@ -33,6 +33,35 @@ std::unique_ptr<Trainer> make_trainer(const VaeRunConfig& config, LatentVariable
   trainer->set_checkpoint_rename(rename_for(config.model));
   return trainer;
 }
+/// The configuration `checkpoint` was written with must be the run's: checkpoints can be copied between
+/// runs and config.json edited by hand. Every key both record must agree, except the budget and the
+/// data's place (what --resume --samples and --data change).
+void check_same_run(const std::string& checkpoint, const std::string& run_dir) {
+  const auto meta = nn::read_safetensors(checkpoint).metadata;
+  const auto it = meta.find("config");
+  if (it == meta.end()) return;  // a checkpoint without a recorded configuration: nothing to compare
+  nlohmann::json stored, current;
+  try {
+    stored = nlohmann::json::parse(it->second);
+    std::ifstream in(path_in(run_dir, "config.json"));
+    current = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("'{}': its recorded configuration is not JSON: {}", checkpoint, e.what()));
+  }
+  for (const char* part : {"vae", "train"}) {
+    if (!stored.contains(part) || !current.contains(part) || !stored[part].is_object() || !current[part].is_object())
+      continue;
+    for (auto kv = stored[part].begin(); kv != stored[part].end(); ++kv) {
+      if (std::string(part) == "train" && (kv.key() == "samples" || kv.key() == "data_dir")) continue;
+      const auto other = current[part].find(kv.key());
+      if (other == current[part].end() || *other == kv.value()) continue;
+      throw Error(
+          fmt::format("'{}' was written with {}.{} = {}, but config.json says {}: the checkpoint belongs to "
+                      "another run, or config.json was edited",
+                      checkpoint, part, kv.key(), kv.value().dump(), other->dump()));
+    }
+  }
+}
 }  // namespace
 
 std::unique_ptr<LatentVariableModel<float>> make_model(const VaeConfig& config, Rng& rng) {
@@ -65,6 +94,7 @@ std::unique_ptr<LatentVariableModel<float>> load_run_model(const std::string& ru
   if (!fs::exists(path))
     throw Error(fmt::format("'{}' does not exist yet: the run has not reached its first evaluation", path));
   nn::load_checkpoint<float>(path, *model, nullptr, rename_for(config.model));
+  check_same_run(path, run_dir);
   return model;
 }
 
@@ -114,7 +144,21 @@ bool resume_vae(const std::string& run_dir, long long samples, const std::string
   trainer->hold(std::move(lock));
   // A config.json without a checkpoint_last (tapir wrote config.json first until it came to follow the
   // first checkpoint): the run starts over from its configuration.
-  if (!fs::exists(path_in(run_dir, "checkpoint_last.safetensors"))) return trainer->train(progress, stop);
+  const std::string last = path_in(run_dir, "checkpoint_last.safetensors");
+  if (!fs::exists(last)) {
+    // Unless the run had got further: then checkpoint_last was lost, and starting over would overwrite
+    // its best checkpoint and its curve.
+    std::error_code ec;
+    const bool has_best = fs::exists(path_in(run_dir, "checkpoint_best.safetensors"));
+    const bool has_rows = fs::file_size(path_in(run_dir, "curve.csv"), ec) > 60 && !ec;  // more than the header
+    if (has_best || has_rows)
+      throw Error(
+          fmt::format("'{}' has {} but no checkpoint_last.safetensors: the run is damaged (restore "
+                      "checkpoint_last, or start a new run)",
+                      run_dir, has_best ? "a checkpoint_best.safetensors" : "curve.csv rows"));
+    return trainer->train(progress, stop);
+  }
+  check_same_run(last, run_dir);
   trainer->restore();
   // A finished run may have passed its budget by part of a batch: resuming it (to the same budget) is
   // nothing to do, not an error.

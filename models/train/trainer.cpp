@@ -108,6 +108,17 @@ void Trainer::write_config() {
 bool Trainer::train(const ProgressFn& progress, const std::atomic<bool>* stop) {
   std::error_code ec;
   const bool created = !fs::exists(dir_, ec);
+  // An existing directory must be empty or a tapir run directory (the .lock every writer makes first, or
+  // the config.json older tapir wrote first): `--out .` or `--out ~/papers` must not spill a run into
+  // (and replace files of) a directory.
+  if (!created && fs::is_directory(dir_, ec) && !fs::exists(path_in(dir_, ".lock")) &&
+      !fs::exists(path_in(dir_, kConfig))) {
+    const fs::directory_iterator entries(dir_, ec);
+    if (ec) throw Error(fmt::format("cannot list '{}': {}", dir_, ec.message()));
+    if (entries != fs::directory_iterator())
+      throw Error(fmt::format("'{}' exists and holds other files (e.g. '{}'), not a tapir run: choose a new --out",
+                              dir_, entries->path().filename().string()));
+  }
   fs::create_directories(dir_, ec);
   if (ec) throw Error(fmt::format("cannot create '{}': {}", dir_, ec.message()));
   lock();  // a second writer stops here, before it could remove anything

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,6 +67,10 @@ int fsync_retrying(int fd) {
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   if (path.empty()) throw Error("write_file_atomically: the path is empty");
+  // The rename would replace whatever `path` names: a device (/dev/null), a FIFO or a directory is refused.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw Error(fmt::format("cannot write '{}': it exists and is not a regular file", path));
   std::string tmp;
   const int fd = open_temporary(path, tmp);
   // Until the rename, any failure closes and removes the temporary file; `path` is untouched.

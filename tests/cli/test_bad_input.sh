@@ -165,6 +165,26 @@ bad "$x" "data" -- "$tapir" train --resume "$x" --samples 900 --data "$y" --prog
 sed -i 's/"step_size":"[0-9]/"step_size":"x/' "$tmp/mcem/mcem_chains.safetensors"
 bad "$tmp/mcem" "mcem_chains.safetensors.*step_size" -- "$tapir" train --resume "$tmp/mcem" --samples 900 --progress none
 
+# From the outside campaign: outputs that are not pictures, a run spilled into a full directory, a
+# checkpoint from another run, a run that lost its checkpoint_last, stdout on a full disk.
+bad "$run" "not a PNG file name" -- "$tapir" sample "$run" -o "$run/config.json"
+bad - "not a PNG file name" -- "$tapir" reconstruct "$run" -o /dev/full
+mkfifo "$tmp/fifo.png" && bad "$run" "fifo.png.*not a regular file" -- "$tapir" sample "$run" -o "$tmp/fifo.png"
+mkdir "$tmp/papers" && echo precious >"$tmp/papers/curve.csv"
+bad "$tmp/papers" "holds other files" -- "$tapir" train vae --data "$d" --out "$tmp/papers" "${small[@]}"
+"$tapir" train vae --data "$d" --latent 2 --hidden 16 --eval-every 300 --seed 3 --progress none --samples 600 \
+  --activation relu --out "$tmp/relu" >/dev/null 2>&1 || fail "the relu run"
+x=$(rundir o1) && cp "$tmp/relu/checkpoint_last.safetensors" "$x/"
+bad "$x" "vae.activation" -- "$tapir" train --resume "$x" --samples 900 --progress none
+bad "$x" "vae.activation" -- "$tapir" eval "$x" -k 5
+x=$(edit o2 's/"lr": [0-9.e-]*,/"lr": 0.5,/') && bad "$x" "train.lr" -- "$tapir" train --resume "$x" --samples 900 --progress none
+x=$(rundir o3) && rm "$x/checkpoint_last.safetensors"
+bad "$x" "damaged" -- "$tapir" train --resume "$x" --samples 900 --progress none
+if [ -w /dev/full ]; then bad "$run" "standard output" -- sh -c "\"$tapir\" eval \"$run\" -k 5 >/dev/full"; fi
+bad - "too large" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --samples 9223372036854775808
+bad - "seed" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --seed -1
+x=$(edit o4 's/"model": "vae"/"model": null/') && bad "$x" "not a VAE run configuration" -- "$tapir" eval "$x"
+
 # The curve and the pictures' outputs.
 x=$(rundir v1) && printf 'samples,epoch\n12,abc\n' >"$x/curve.csv"
 bad "$x" "curve.csv" -- "$tapir" plot "$x" -o "$tmp/p.png"

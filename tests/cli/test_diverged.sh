@@ -43,6 +43,13 @@ grep -q '"elbo":-[0-9]' "$tmp/eval.json" || fail "eval of a diverged run: $(cat 
 expect_error 1 "training bound became" -- "$tapir" train --resume "$tmp/g" --progress none
 cmp -s "$tmp/err" "$tmp/diverged" || fail "a resume diverged otherwise: $(cat "$tmp/err") vs $(cat "$tmp/diverged")"
 
+# A subnormal step size (1e-310) is written to curve.csv and read back: resume and plot work.
+"$tapir" train vae "${small[@]}" --lr 1e-310 --samples 600 --eval-every 300 --out "$tmp/sub" >/dev/null 2>"$tmp/err" ||
+  fail "train --lr 1e-310: $(cat "$tmp/err")"
+"$tapir" train --resume "$tmp/sub" --samples 900 --progress none >/dev/null 2>"$tmp/err" ||
+  fail "resume of a run with lr 1e-310: $(cat "$tmp/err")"
+"$tapir" plot "$tmp/sub" -o "$tmp/sub.png" 2>"$tmp/err" || fail "plot of a run with lr 1e-310: $(cat "$tmp/err")"
+
 # curve.csv holds -inf and nan readably (an evaluation that was not finite): resume and plot read it.
 "$tapir" train vae "${small[@]}" --samples 1000 --eval-every 500 --out "$tmp/c" >/dev/null 2>&1 || fail "train c"
 echo "1500,3,0.2,-inf,nan,1,0.02" >>"$tmp/c/curve.csv"

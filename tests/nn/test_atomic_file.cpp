@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <csignal>
@@ -105,9 +106,16 @@ TEST_CASE("a failed write throws naming the path and the call, and leaves no tem
     const std::string path = dir / "occupied";
     fs::create_directory(path);
     fs::create_directory(dir / "occupied/inside");  // non-empty: rename(2) can never replace it
-    check_throws_with([&] { write_file_atomically(path, "x"); }, {"cannot write '" + path + "'", "(rename)"});
+    check_throws_with([&] { write_file_atomically(path, "x"); },
+                      {"cannot write '" + path + "'", "it exists and is not a regular file"});
     CHECK(fs::is_directory(path));
     CHECK(entries(path) == std::vector<std::string>{"inside"});
+  }
+  SUBCASE("the path is a FIFO or a device: refused, not replaced by a regular file") {
+    const std::string path = dir / "fifo";
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    check_throws_with([&] { write_file_atomically(path, "x"); }, {"cannot write '" + path + "'", "not a regular file"});
+    CHECK(fs::is_fifo(path));
   }
   SUBCASE("a write fails midway (the file-size limit stands in for a full disk)") {
     // With RLIMIT_FSIZE at 1000 bytes, write(2) stores 1000 bytes and then fails with EFBIG (SIGXFSZ

@@ -201,7 +201,7 @@ TEST_CASE("a failed save never replaces the last good checkpoint and leaves no t
                     {"missing/dir", "No such file or directory", "(open)"});
   // A save whose target is a directory fails at rename; the temporary file is removed.
   fs::create_directory(dir / "occupied");
-  check_throws_with([&] { save_checkpoint(dir / "occupied", m, {}); }, {"occupied", "rename"});
+  check_throws_with([&] { save_checkpoint(dir / "occupied", m, {}); }, {"occupied", "not a regular file"});
   CHECK(read_bytes(path) == good);
   std::size_t files = 0;
   for (const auto& e : fs::directory_iterator(dir.path)) files += e.is_regular_file();
