@@ -32,6 +32,23 @@ std::vector<std::string> split(const std::string& line) {
   return fields;
 }
 
+/// `text` for a message: control characters (a CR, a NUL) as \xNN, at most 80 characters.
+std::string shown(const std::string& text) {
+  std::string out;
+  for (const char c : text.substr(0, 80)) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    else
+      out += c;
+  }
+  if (text.size() > 80) out += fmt::format("… ({} characters)", text.size());
+  return out;
+}
+
+long long round_up(long long s, long long b) { return (s + b - 1) / b * b; }
+
+}  // namespace
+
 /// A non-negative whole number: digits only (no sign, no hex, no exponent).
 bool parse_count(const std::string& s, long long& out) {
   if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -49,23 +66,6 @@ bool parse_real(const std::string& s, double& out) {
   // enough; an overflow is not what write_curve writes (it writes inf).
   return end == s.c_str() + s.size() && (errno != ERANGE || std::fabs(out) < 1);
 }
-
-/// `text` for a message: control characters (a CR, a NUL) as \xNN, at most 80 characters.
-std::string shown(const std::string& text) {
-  std::string out;
-  for (const char c : text.substr(0, 80)) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-    else
-      out += c;
-  }
-  if (text.size() > 80) out += fmt::format("… ({} characters)", text.size());
-  return out;
-}
-
-long long round_up(long long s, long long b) { return (s + b - 1) / b * b; }
-
-}  // namespace
 
 std::vector<CurvePoint> read_curve(const std::string& path) {
   if (std::filesystem::exists(path)) check_regular_file(path);  // a directory or a FIFO is named as one

@@ -18,6 +18,11 @@ struct CurvePoint {
 /// as such (write_curve writes them so). Every field is parsed strictly (the whole field, no stray
 /// characters); samples and epoch are non-negative whole numbers and samples increase row by row.
 /// Throws tapir::Error naming the path, the line and the field.
+/// Strict parsers of what tapir writes (curve rows, checkpoint metadata): a count is digits only (no sign,
+/// hex or exponent; at most 18 digits), a real is the whole text as strtod reads it (inf, nan, subnormals).
+bool parse_count(const std::string& s, long long& out);
+bool parse_real(const std::string& s, double& out);
+
 std::vector<CurvePoint> read_curve(const std::string& path);
 void write_curve(const std::string& path, const std::vector<CurvePoint>& curve);
 

@@ -142,22 +142,6 @@ bool Trainer::resume(const ProgressFn& progress, const std::atomic<bool>* stop) 
   return run(progress, stop);
 }
 
-namespace {
-/// A non-negative whole number: digits only.
-bool parse_count(const std::string& s, long long& out) {
-  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  out = std::stoll(s);
-  return true;
-}
-/// A number written by fmt, the whole text (inf and nan included).
-bool parse_real(const std::string& s, double& out) {
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front()))) return false;
-  char* end = nullptr;
-  out = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size();
-}
-}  // namespace
-
 void Trainer::restore() {
   lock();
   const std::string last = path_in(dir_, kLast);
