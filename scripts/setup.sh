@@ -8,6 +8,8 @@ packages=(
   xtl-dev libxsimd-dev xtensor-dev libxtensor-blas-dev
   doctest-dev libfmt-dev libopenblas-dev liblapacke-dev
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
+  # fetch_data.sh (curl, certificates) and the figures of `tapir plot` / `tapir reproduce` (gnuplot)
+  curl ca-certificates gnuplot-nox
   # the fuzzers (scripts/fuzz.sh): clang, libFuzzer's runtime (only recommended by clang), lld
   clang libclang-rt-dev lld
 )
@@ -29,5 +31,13 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Another apt or dpkg (unattended upgrades, a second shell) may hold the locks for a while: wait for them
+# (up to 10 minutes) instead of failing.
+lock=(-o DPkg::Lock::Timeout=600)
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  $sudo apt-get "${lock[@]}" update -qq && break
+  [ $attempt -lt 10 ] || { echo "setup: apt-get update kept failing (see above)" >&2; exit 1; }
+  echo "setup: apt-get update failed (attempt $attempt; a lock held elsewhere?); trying again in 30 s" >&2
+  sleep 30
+done
+$sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}"
