@@ -9,12 +9,11 @@ namespace tapir::models {
 
 /// One row of curve.csv:
 ///   samples,epoch,seconds,train_elbo,test_elbo,beta,lr,train_recon,train_kl,test_recon,test_kl,active_units
-/// The last five (tapir ≥ issue 14) split each bound into E_q[log p(x|z)] and KL(q(z|x) ‖ p(z))
-/// (bound = recon − KL: the curve's bounds are at β = 1 whatever the run's --beta or --warmup) and count
-/// the test set's active units (models/run/active_units.hpp).
-/// An empty field is "not available": a method or model that cannot split its bound (MCEM's and
-/// curve_metric "ais" curves are log p(x) by AIS; a user's model without elbo_terms), no proposal means
-/// (AVB), or a row written by older tapir.
+/// The last five split each bound into E_q[log p(x|z)] and KL(q(z|x) ‖ p(z)) (bound = recon − KL: the
+/// curve's bounds are at β = 1 whatever the run's --beta or --warmup) and count the test set's active
+/// units (models/run/active_units.hpp); older tapir wrote the first seven alone. An empty field is "not
+/// available": a curve of log p(x) by AIS (MCEM, curve_metric "ais"), a model that cannot split its
+/// bound (a user's model without elbo_terms), no proposal means (AVB), or a row older tapir wrote.
 struct CurvePoint {
   long long samples = 0;
   long long epoch = 0;

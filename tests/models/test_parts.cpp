@@ -384,7 +384,7 @@ TEST_CASE("a run directory written before the parts refactor (old parameter name
   CHECK(load_vae_run_model(tmp / "run", "best")->config().z_dim == 3);
 }
 
-// ---- The bound's terms and active units (issue 14) ----------------------------------------------------
+// ---- The bound's terms and active units ---------------------------------------------------------------
 
 TEST_CASE(
     "elbo_terms with a mixture prior, a VampPrior, two layers and AVB: the bound's own draws, recon − KL = bound") {
