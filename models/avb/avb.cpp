@@ -161,12 +161,32 @@ typename Avb<T>::Sample Avb<T>::sample(const Var<T>& x, Rng& rng) const {
 }
 
 template <class T>
-Var<T> Avb<T>::elbo(const Vae<T>& decoder, const Var<T>& x, Rng& rng) const {
+ElboTerms<T> Avb<T>::bound(const Vae<T>& decoder, const Var<T>& x, Rng& rng, bool terms) const {
   const Sample s = sample(x, rng);
   const Var<T> log_px_z = decoder.decode(s.z).log_prob(x);
-  if (!options_.adaptive_contrast) return -discriminator(x, s.z) + log_px_z;  // −T(x, z) + log p(x|z)
+  ElboTerms<T> b;
+  if (terms) b.reconstruction = log_px_z;
+  if (!options_.adaptive_contrast) {
+    const Var<T> t = discriminator(x, s.z);
+    b.elbo = -t + log_px_z;  // −T(x, z) + log p(x|z)
+    if (terms) b.kl = t;
+    return b;
+  }
   const Var<T> log_pz = decoder.log_prior(s.z);
-  return -discriminator(x, s.z_hat) - s.log_r + log_pz + log_px_z;
+  const Var<T> t = discriminator(x, s.z_hat);
+  b.elbo = -t - s.log_r + log_pz + log_px_z;
+  if (terms) b.kl = t + s.log_r - log_pz;  // log q − log p = T*(x, ẑ) + log r_α(z|x) − log p(z)
+  return b;
+}
+
+template <class T>
+Var<T> Avb<T>::elbo(const Vae<T>& decoder, const Var<T>& x, Rng& rng) const {
+  return bound(decoder, x, rng, false).elbo;
+}
+
+template <class T>
+ElboTerms<T> Avb<T>::elbo_terms(const Vae<T>& decoder, const Var<T>& x, Rng& rng) const {
+  return bound(decoder, x, rng, true);
 }
 
 template <class T>

@@ -65,6 +65,10 @@ class Avb : public nn::Module<T> {
   /// The ELBO estimate per data point (batch,) with T in place of log q − log p (see the top).
   /// Gradients reach the encoder and the decoder; T's parameters are the caller's to freeze.
   Var<T> elbo(const Vae<T>& decoder, const Var<T>& x, Rng& rng) const;
+  /// elbo() with its terms from the same draws: reconstruction log p_θ(x|z), and T's estimate of
+  /// KL(q ‖ p): T(x, z), or T(x, ẑ) + log r_α(z|x) − log p(z) with adaptive contrast. q has no density, so
+  /// this KL is the discriminator's, as the bound is. No means (AVB's q has no tractable mean).
+  ElboTerms<T> elbo_terms(const Vae<T>& decoder, const Var<T>& x, Rng& rng) const;
 
   /// T's logistic loss, averaged over the batch: softplus(−T(x, ẑ_q)) + softplus(T(x, z_p)), with
   /// z_q from the encoder held fixed and z_p ~ N(0, I) (the prior, or r₀ with adaptive contrast).
@@ -77,6 +81,9 @@ class Avb : public nn::Module<T> {
   std::size_t z_dim() const { return z_dim_; }
 
  private:
+  /// The bound, and with `terms` its reconstruction and KL estimate: elbo() and elbo_terms() in one place.
+  ElboTerms<T> bound(const Vae<T>& decoder, const Var<T>& x, Rng& rng, bool terms) const;
+
   AvbOptions options_;
   std::size_t z_dim_;
   nn::Mlp<T> encoder_, disc_;

@@ -1,5 +1,6 @@
-// `tapir eval RUN_DIR`: a run's average bound and estimates of log p(x) (importance sampling, AIS, the
-// App. D estimator) on a split, printed as one JSON object. A result that is not finite is printed as a
+// `tapir eval RUN_DIR`: a run's average bound (with its reconstruction and KL terms and the active units
+// where the model gives them) and estimates of log p(x) (importance sampling, AIS, the App. D estimator)
+// on a split, printed as one JSON object. A result that is not finite is printed as a
 // string ("-inf", "nan") and the command exits 1 with a one-line error naming it.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -50,7 +51,10 @@ int run_eval(EvalArgs a, bool k_given) {
   if (avb_run) {  // the bound with T in place of log q − log p (the Vae's own Gaussian encoder is unused)
     const auto start = Clock::now();
     const auto avb = models::load_avb_run_networks(a.run_dir, a.which);
-    e.elbo = models::evaluate_avb(*avb, dynamic_cast<const models::Vae<float>&>(vae), x, rng);
+    const auto b = models::evaluate_avb_terms(*avb, dynamic_cast<const models::Vae<float>&>(vae), x, rng);
+    e.elbo = b.elbo;
+    e.reconstruction = b.reconstruction;
+    e.kl = b.kl;
     e.n = x.shape()[0];
     e.seconds = seconds_since(start);
   }
@@ -58,6 +62,11 @@ int run_eval(EvalArgs a, bool k_given) {
       {"run", a.run_dir}, {"checkpoint", a.which},     {"split", a.split},     {"n", e.n},
       {"elbo", e.elbo},   {"importance_samples", a.k}, {"seconds", e.seconds}, {"binarization", d.binarization}};
   j["log_likelihood"] = a.k > 0 ? nlohmann::json(e.log_likelihood) : nlohmann::json(nullptr);
+  // The bound's terms (elbo = reconstruction − kl) and the split's active units; null: not available.
+  const auto or_null = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  j["reconstruction"] = or_null(e.reconstruction);
+  j["kl"] = or_null(e.kl);
+  j["active_units"] = or_null(e.active_units);
   if (avb_run) j["elbo_estimator"] = config.train.avb.adaptive_contrast ? "AVB T (adaptive contrast)" : "AVB T";
   if (a.ais_steps > 0) {  // the decoder's marginal likelihood by AIS, with HMC transitions (no encoder)
     models::AisOptions ao;
@@ -92,12 +101,14 @@ int run_eval(EvalArgs a, bool k_given) {
   }
   // JSON has no -inf or nan (nlohmann would print null): such a result is printed as the string "-inf",
   // "inf" or "nan", and the command fails, so no script takes a diverged model's numbers for results.
+  // (The bound's terms are not named: when one is not finite, so is the bound they split.)
   std::vector<std::string> not_finite;
   for (auto& [key, value] : j.items())
     if (value.is_number_float() && !std::isfinite(value.get<double>())) {
       const double v = value.get<double>();
       value = std::isnan(v) ? "nan" : v < 0 ? "-inf" : "inf";
-      not_finite.push_back(fmt::format("{} = {}", key, value.get<std::string>()));
+      if (key != "reconstruction" && key != "kl")
+        not_finite.push_back(fmt::format("{} = {}", key, value.get<std::string>()));
     }
   std::printf("%s\n", j.dump().c_str());
   if (!not_finite.empty())

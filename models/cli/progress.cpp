@@ -61,8 +61,13 @@ void Progress::operator()(const models::TrainProgress& p) {
   std::lock_guard<std::mutex> lock(output_mutex());
   if (p.point) {
     if (mode_ == Mode::bar) std::fputs("\r\033[K", stderr);
-    std::fprintf(stderr, "%ssamples %s  epoch %lld  train %.2f  test %.2f  (%s trained)\n", label_.c_str(),
-                 human(double(p.samples)).c_str(), p.point->epoch, p.point->train_elbo, p.point->test_elbo,
+    const models::CurvePoint& e = *p.point;
+    // The test bound's split and the active units, where the run has them: "test -98.1 (recon -75.3, KL 22.8)".
+    const std::string split =
+        e.test_recon && e.test_kl ? fmt::format(" (recon {:.2f}, KL {:.2f})", *e.test_recon, *e.test_kl) : "";
+    const std::string active = e.active_units ? fmt::format("  active units {}", *e.active_units) : "";
+    std::fprintf(stderr, "%ssamples %s  epoch %lld  train %.2f  test %.2f%s%s  (%s trained)\n", label_.c_str(),
+                 human(double(p.samples)).c_str(), e.epoch, e.train_elbo, e.test_elbo, split.c_str(), active.c_str(),
                  format_duration(p.seconds).c_str());
     if (mode_ == Mode::bar) last_ = now - std::chrono::hours(1);  // redraw the bar below the line
   }

@@ -21,6 +21,11 @@ Var<T> LatentVariableModel<T>::elbo(const Var<T>& x, Rng& rng, double) const {
   return reshape(log_w, {static_cast<long>(x.shape()[0])});
 }
 
+template <class T>
+ElboTerms<T> LatentVariableModel<T>::elbo_terms(const Var<T>& x, Rng& rng, double beta) const {
+  return {elbo(x, rng, beta), std::nullopt, std::nullopt, std::nullopt};
+}
+
 template class LatentVariableModel<float>;
 template class LatentVariableModel<double>;
 

@@ -12,12 +12,25 @@
 #pragma once
 
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "nn/dist/dist.hpp"
 #include "nn/module.hpp"
 
 namespace tapir::models {
+
+/// The bound per data point split into its two terms (AEVB eq. 7), all from one set of draws of z:
+///   elbo = reconstruction − β · kl,   reconstruction = E_q[log p(x|z)],   kl = KL(q(z|x) ‖ p(z)).
+/// Each is (B,); the expectations are the bound's own Monte Carlo averages over its L draws, so
+/// reconstruction − kl equals elbo at β = 1 up to float rounding. A term the model cannot give is
+/// absent ("not available"); `mean` is encode_mean(x) when the pass computed it anyway (for active units).
+template <class T>
+struct ElboTerms {
+  Var<T> elbo;
+  std::optional<Var<T>> reconstruction, kl;
+  std::optional<Var<T>> mean;  // (B, z_dim)
+};
 
 template <class T>
 class LatentVariableModel : public nn::Module<T> {
@@ -49,6 +62,14 @@ class LatentVariableModel : public nn::Module<T> {
   /// log p(x, z) − log q(z|x) with z ~ q(z|x); models override it with lower-variance forms. `beta`
   /// weights the KL term where the bound has one.
   virtual Var<T> elbo(const Var<T>& x, Rng& rng, double beta = 1.0) const;
+  /// elbo(x, rng, beta) — the same value from the same draws of `rng` — with its reconstruction and KL
+  /// terms where the model can split it (see ElboTerms), for the curve and `tapir eval`. The VAE gives
+  /// the analytic KL where its bound uses it (N(0, I) prior, estimator B) and the Monte Carlo KL
+  /// (1/L) Σ_l [log q(z_l|x) − log p(z_l)] over the bound's draws otherwise (mixture and VampPrior priors,
+  /// two stochastic layers: KL(q(z₁, z₂|x) ‖ p(z₁, z₂))). The default has the terms absent: a model whose
+  /// bound is log_importance_weights alone cannot tell log p(x|z) from log p(z) − log q(z|x). Override
+  /// it with your elbo() to have the curve show the split.
+  virtual ElboTerms<T> elbo_terms(const Var<T>& x, Rng& rng, double beta = 1.0) const;
 
   /// log p(x, z) = log p(x|z) + log p(z), shape (..., B): the target of posterior sampling.
   Var<T> log_joint(const Var<T>& x, const Var<T>& z) const { return log_likelihood(x, z) + log_prior(z); }

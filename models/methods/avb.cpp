@@ -35,8 +35,10 @@ class AvbMethod : public Method {
   double step(const Array<float>& x, const std::vector<std::size_t>&, double, Rng& rng, Tape<float>& tape) override {
     return avb_step(avb_, vae_, x, *optimizer_, *disc_optimizer_, rng, tape);
   }
-  double evaluate(const Array<float>& x, Rng& rng, Rng* binarize) override {
-    return mean_over_rows(x, 1000, binarize, [&](const Var<float>& xv) { return avb_.elbo(vae_, xv, rng); });
+  /// T's bound, its reconstruction and KL estimate; no active units (f_φ has no tractable mean).
+  BoundEvaluation evaluate(const Array<float>& x, Rng& rng, Rng* binarize) override {
+    return mean_terms_over_rows(x, 1000, binarize,
+                                [&](const Var<float>& xv) { return avb_.elbo_terms(vae_, xv, rng); });
   }
   optim::Optimizer<float>& optimizer() override { return *optimizer_; }
 

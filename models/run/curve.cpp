@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "autodiff/autodiff.hpp"
 #include "nn/io/atomic_file.hpp"
@@ -18,7 +19,10 @@ namespace tapir::models {
 
 namespace {
 
-constexpr const char* kColumns[] = {"samples", "epoch", "seconds", "train_elbo", "test_elbo", "beta", "lr"};
+constexpr const char* kColumns[] = {"samples", "epoch",       "seconds",  "train_elbo", "test_elbo", "beta",
+                                    "lr",      "train_recon", "train_kl", "test_recon", "test_kl",   "active_units"};
+constexpr std::size_t kOldColumns = 7;  // up to lr: what tapir wrote before the bound's terms
+constexpr std::size_t kAllColumns = std::size(kColumns);
 
 /// The comma-separated fields of one line.
 std::vector<std::string> split(const std::string& line) {
@@ -79,9 +83,9 @@ std::vector<CurvePoint> read_curve(const std::string& path) {
   for (int row = 2; std::getline(in, line); ++row) {
     if (line.empty()) continue;
     const auto f = split(line);
-    if (f.size() != 7)
-      throw Error(
-          fmt::format("'{}' line {}: malformed row '{}' ({} fields, expected 7)", path, row, shown(line), f.size()));
+    if (f.size() != kOldColumns && f.size() != kAllColumns)
+      throw Error(fmt::format("'{}' line {}: malformed row '{}' ({} fields, expected {} or {})", path, row, shown(line),
+                              f.size(), kOldColumns, kAllColumns));
     CurvePoint p;
     double* reals[] = {&p.seconds, &p.train_elbo, &p.test_elbo, &p.beta, &p.lr};
     const auto bad = [&](int column) {
@@ -92,6 +96,20 @@ std::vector<CurvePoint> read_curve(const std::string& path) {
     if (!parse_count(f[1], p.epoch)) throw bad(1);
     for (int i = 0; i < 5; ++i)
       if (!parse_real(f[2 + i], *reals[i])) throw bad(2 + i);
+    if (f.size() == kAllColumns) {  // empty: not available
+      std::optional<double>* terms[] = {&p.train_recon, &p.train_kl, &p.test_recon, &p.test_kl};
+      for (int i = 0; i < 4; ++i) {
+        double v = 0;
+        if (f[7 + i].empty()) continue;
+        if (!parse_real(f[7 + i], v)) throw bad(7 + i);
+        *terms[i] = v;
+      }
+      long long units = 0;
+      if (!f[11].empty()) {
+        if (!parse_count(f[11], units)) throw bad(11);
+        p.active_units = units;
+      }
+    }
     if (!curve.empty() && p.samples <= curve.back().samples)
       throw Error(fmt::format("'{}' line {}: samples {} do not increase (the row before has {})", path, row, p.samples,
                               curve.back().samples));
@@ -101,11 +119,17 @@ std::vector<CurvePoint> read_curve(const std::string& path) {
 }
 
 void write_curve(const std::string& path, const std::vector<CurvePoint>& curve) {
-  std::string text = "samples,epoch,seconds,train_elbo,test_elbo,beta,lr\n";
-  // fmt writes a bound that is not finite as -inf, inf or nan: read_curve reads those back.
+  std::string text;
+  for (const char* c : kColumns) text += text.empty() ? c : std::string(",") + c;
+  text += "\n";
+  // fmt writes a bound that is not finite as -inf, inf or nan: read_curve reads those back. An absent
+  // term is an empty field.
+  const auto term = [](const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : std::string(); };
   for (const auto& p : curve)
-    text += fmt::format("{},{},{:.3f},{:.4f},{:.4f},{:.6g},{:.6g}\n", p.samples, p.epoch, p.seconds, p.train_elbo,
-                        p.test_elbo, p.beta, p.lr);
+    text +=
+        fmt::format("{},{},{:.3f},{:.4f},{:.4f},{:.6g},{:.6g},{},{},{},{},{}\n", p.samples, p.epoch, p.seconds,
+                    p.train_elbo, p.test_elbo, p.beta, p.lr, term(p.train_recon), term(p.train_kl), term(p.test_recon),
+                    term(p.test_kl), p.active_units ? std::to_string(*p.active_units) : std::string());
   write_file_atomically(path, text);
 }
 

@@ -33,34 +33,70 @@ data::Dataset load_vae_split(const VaeTrainConfig& c, data::Split split, std::ui
   return d;
 }
 
-/// The mean over the rows of x of a per-row statistic `f(x_batch)` (batch,), computed in batches with no
-/// gradients; with `binarize`, each row is a Bernoulli draw of its pixels (row-major draws, so any
-/// batching sees the same pixels).
+namespace {
+
+/// Calls `f(x_batch)` on the rows of x in batches with no gradients (the tape cleared after each);
+/// with `binarize`, each row is a Bernoulli draw of its pixels (row-major draws, so any batching sees the
+/// same pixels).
 template <class F>
-double mean_over_rows_impl(const Array<float>& x, std::size_t batch, Rng* binarize, const F& f) {
+void over_batches(const Array<float>& x, std::size_t batch, Rng* binarize, const F& f) {
   const std::size_t n = x.shape()[0];
   if (batch == 0 || n == 0) throw Error("evaluation needs a positive batch and at least one row");
   Tape<float> tape;
   NoGradGuard<float> no_grad(tape);
   Array<float> xb, drawn;
   std::vector<std::size_t> rows;
-  double sum = 0;
   for (std::size_t i = 0; i < n; i += batch) {
     rows.clear();
     for (std::size_t j = i; j < std::min(n, i + batch); ++j) rows.push_back(j);
     data::gather_rows(x, rows, xb);
     if (binarize) data::binarize_dynamic(xb, *binarize, drawn);
-    const Array<float>& v = f(tape.constant(binarize ? drawn : xb)).value();
-    sum += std::accumulate(v.begin(), v.end(), 0.0);  // (xtensor 0.24's immediate full sum writes through a
-                                                      // null pointer: UBSan)
+    f(tape.constant(binarize ? drawn : xb));
     tape.clear();
   }
-  return sum / double(n);
 }
+
+/// Σ v in double. (xtensor 0.24's immediate full sum writes through a null pointer: UBSan.)
+double total(const Array<float>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+
+}  // namespace
 
 double mean_over_rows(const Array<float>& x, std::size_t batch, Rng* binarize,
                       const std::function<Var<float>(const Var<float>&)>& f) {
-  return mean_over_rows_impl(x, batch, binarize, f);
+  double sum = 0;
+  over_batches(x, batch, binarize, [&](const Var<float>& xv) { sum += total(f(xv).value()); });
+  return sum / double(x.shape()[0]);
+}
+
+BoundEvaluation mean_terms_over_rows(const Array<float>& x, std::size_t batch, Rng* binarize,
+                                     const std::function<ElboTerms<float>(const Var<float>&)>& f) {
+  double elbo = 0, reconstruction = 0, kl = 0;
+  bool has_terms = true, has_means = true;
+  LatentActivity activity;
+  over_batches(x, batch, binarize, [&](const Var<float>& xv) {
+    const ElboTerms<float> t = f(xv);
+    elbo += total(t.elbo.value());
+    has_terms = has_terms && t.reconstruction && t.kl;
+    if (has_terms) {
+      reconstruction += total(t.reconstruction->value());
+      kl += total(t.kl->value());
+    }
+    has_means = has_means && t.mean;
+    if (has_means) activity.add(t.mean->value());
+  });
+  const double n = double(x.shape()[0]);
+  BoundEvaluation e(elbo / n);
+  if (has_terms) {
+    e.reconstruction = reconstruction / n;
+    e.kl = kl / n;
+  }
+  if (has_means) e.active_units = activity.active();
+  return e;
+}
+
+BoundEvaluation evaluate_bound(const LatentVariableModel<float>& model, const Array<float>& x, Rng& rng,
+                               std::size_t batch, Rng* binarize) {
+  return mean_terms_over_rows(x, batch, binarize, [&](const Var<float>& xv) { return model.elbo_terms(xv, rng); });
 }
 
 ModelEvaluation evaluate_model(const LatentVariableModel<float>& vae, const Array<float>& x, std::size_t k, Rng& rng,
@@ -84,7 +120,11 @@ ModelEvaluation evaluate_model(const LatentVariableModel<float>& vae, const Arra
     data::binarize_dynamic(xb, *binarize, drawn);
     return drawn;
   };
-  e.elbo = mean_over_rows(x, batch, binarize, [&](const Var<float>& xv) { return vae.elbo(xv, rng); });
+  const BoundEvaluation bound = evaluate_bound(vae, x, rng, batch, binarize);
+  e.elbo = bound.elbo;
+  e.reconstruction = bound.reconstruction;
+  e.kl = bound.kl;
+  e.active_units = bound.active_units;
   if (k == 0) {
     e.log_likelihood = std::nan("");
   } else {

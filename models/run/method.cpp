@@ -11,8 +11,8 @@ namespace tapir::models {
 
 namespace fs = std::filesystem;
 
-double Method::evaluate(const Array<float>& x, Rng& rng, Rng* binarize) {
-  return evaluate_model(model_, x, 0, rng, 1000, binarize).elbo;
+BoundEvaluation Method::evaluate(const Array<float>& x, Rng& rng, Rng* binarize) {
+  return evaluate_bound(model_, x, rng, 1000, binarize);
 }
 
 std::string previous_companion(const std::string& path) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "models/core/latent_model.hpp"
+#include "models/run/evaluate.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/optim/optimizer.hpp"
 
@@ -34,9 +35,11 @@ class Method {
   /// Whether evaluate() is a lower bound the curve can report. MCEM's is not (it has no q): the
   /// trainer then reports log p(x) by AIS, as it does for any method with curve_metric "ais".
   virtual bool has_bound() const { return true; }
-  /// The average bound over the rows of x (binarised by `binarize` when given). The default is the
-  /// model's own elbo(); AVB overrides it with its discriminator's estimate.
-  virtual double evaluate(const Array<float>& x, Rng& rng, Rng* binarize);
+  /// The average bound over the rows of x (binarised by `binarize` when given), with its reconstruction
+  /// and KL terms and the active units where available (curve.csv's columns). The default is the
+  /// model's own elbo_terms() (evaluate_bound); AVB overrides it with its discriminator's estimate. A
+  /// method that knows only its bound returns it: a double converts to a BoundEvaluation without terms.
+  virtual BoundEvaluation evaluate(const Array<float>& x, Rng& rng, Rng* binarize);
 
   /// The optimizer whose state is saved with the model's parameters in checkpoint_last (and whose
   /// step size the curve logs).

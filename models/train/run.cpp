@@ -17,6 +17,16 @@ namespace fs = std::filesystem;
 namespace {
 std::string path_in(const std::string& dir, const char* name) { return (fs::path(dir) / name).string(); }
 
+/// Whether the curve at `path` has a line after its header (its header's length changed with its columns).
+bool curve_has_rows(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  while (std::getline(in, line))
+    if (!line.empty()) return true;
+  return false;
+}
+
 /// Checkpoints of one-layer VAE runs written before the parts refactor use the old parameter names.
 nn::ParameterRename rename_for(const VaeConfig& c) {
   if (c.z2_dim > 0) return {};
@@ -148,9 +158,8 @@ bool resume_vae(const std::string& run_dir, long long samples, const std::string
   if (!fs::exists(last)) {
     // Unless the run had got further: then checkpoint_last was lost, and starting over would overwrite
     // its best checkpoint and its curve.
-    std::error_code ec;
     const bool has_best = fs::exists(path_in(run_dir, "checkpoint_best.safetensors"));
-    const bool has_rows = fs::file_size(path_in(run_dir, "curve.csv"), ec) > 60 && !ec;  // more than the header
+    const bool has_rows = curve_has_rows(path_in(run_dir, "curve.csv"));
     if (has_best || has_rows)
       throw Error(
           fmt::format("'{}' has {} but no checkpoint_last.safetensors: the run is damaged (restore "
@@ -172,6 +181,11 @@ bool resume_vae(const std::string& run_dir, long long samples, const std::string
 double evaluate_avb(const Avb<float>& avb, const Vae<float>& vae, const Array<float>& x, Rng& rng, std::size_t batch,
                     Rng* binarize) {
   return mean_over_rows(x, batch, binarize, [&](const Var<float>& xv) { return avb.elbo(vae, xv, rng); });
+}
+
+BoundEvaluation evaluate_avb_terms(const Avb<float>& avb, const Vae<float>& vae, const Array<float>& x, Rng& rng,
+                                   std::size_t batch, Rng* binarize) {
+  return mean_terms_over_rows(x, batch, binarize, [&](const Var<float>& xv) { return avb.elbo_terms(vae, xv, rng); });
 }
 
 std::unique_ptr<Avb<float>> load_avb_run_networks(const std::string& run_dir, const std::string& which) {

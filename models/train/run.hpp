@@ -46,6 +46,9 @@ std::unique_ptr<Vae<float>> load_vae_run_model(const std::string& run_dir, const
 /// AVB's bound estimate (T in place of log q − log p) averaged over the rows of x, as evaluate_model's.
 double evaluate_avb(const Avb<float>& avb, const Vae<float>& vae, const Array<float>& x, Rng& rng,
                     std::size_t batch = 1000, Rng* binarize = nullptr);
+/// The same with its reconstruction and T's KL estimate (Avb::elbo_terms); no active units.
+BoundEvaluation evaluate_avb_terms(const Avb<float>& avb, const Vae<float>& vae, const Array<float>& x, Rng& rng,
+                                   std::size_t batch = 1000, Rng* binarize = nullptr);
 /// The implicit encoder and discriminator of an AVB run ("last" or "best", saved with that checkpoint).
 std::unique_ptr<Avb<float>> load_avb_run_networks(const std::string& run_dir, const std::string& which = "last");
 

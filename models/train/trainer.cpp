@@ -330,9 +330,22 @@ CurvePoint Trainer::evaluate(double beta) {
       const Array<double> ll = model_ais(model_, rows, o, eval_rng).log_marginal;
       *out = std::accumulate(ll.begin(), ll.end(), 0.0) / double(ll.size());
     }
+    // The columns are log p(x), not bounds: no terms. A method with a bound (curve_metric "ais") trains
+    // its proposal, whose active units one more pass over the test set counts (MCEM's q is untrained).
+    if (method_->has_bound()) {
+      Rng rng(config_.seed ^ 0xAC71u), pixels(config_.seed ^ 0xB1Au);
+      p.active_units = method_->evaluate(test_.x, rng, binarize ? &pixels : nullptr).active_units;
+    }
   } else {
-    p.train_elbo = method_->evaluate(train_x, eval_rng, binarize);
-    p.test_elbo = method_->evaluate(test_.x, eval_rng, binarize);
+    const BoundEvaluation train = method_->evaluate(train_x, eval_rng, binarize);
+    const BoundEvaluation test = method_->evaluate(test_.x, eval_rng, binarize);
+    p.train_elbo = train.elbo;
+    p.test_elbo = test.elbo;
+    p.train_recon = train.reconstruction;
+    p.train_kl = train.kl;
+    p.test_recon = test.reconstruction;
+    p.test_kl = test.kl;
+    p.active_units = test.active_units;
   }
   p.beta = beta;
   p.lr = method_->optimizer().lr();

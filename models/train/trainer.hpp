@@ -8,7 +8,10 @@
 //                               models {"model": "vae", "vae": VaeConfig, "train": VaeTrainConfig}),
 //                               written only after the first checkpoint_last, so a directory with a
 //                               config.json always holds a run that resumes
-//   curve.csv                   samples,epoch,seconds,train_elbo,test_elbo,beta,lr — one row per evaluation
+//   curve.csv                   samples,epoch,seconds,train_elbo,test_elbo,beta,lr,train_recon,train_kl,
+//                               test_recon,test_kl,active_units — one row per evaluation (curve.hpp); a
+//                               resumed older run's file is rewritten with these columns, its old rows'
+//                               new fields empty
 //   checkpoint_last.safetensors parameters, the method's optimizer state, the generator state, the data position
 //   checkpoint_best.safetensors the parameters with the best training bound so far
 //   + the method's companion files (MCEM's chains, AVB's networks)

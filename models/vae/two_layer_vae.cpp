@@ -80,7 +80,7 @@ Array<T> TwoLayerVae<T>::sample_prior(Rng& rng, std::size_t n) const {
 }
 
 template <class T>
-Var<T> TwoLayerVae<T>::log_importance_weights(const Var<T>& x, Rng& rng, std::size_t k) const {
+typename TwoLayerVae<T>::Draws TwoLayerVae<T>::draw(const Var<T>& x, Rng& rng, std::size_t k) const {
   if (k == 0) throw Error("TwoLayerVae: needs at least one importance sample");
   if (x.dim() != 2 || x.shape()[1] != config_.x_dim)
     throw ShapeError(
@@ -89,8 +89,13 @@ Var<T> TwoLayerVae<T>::log_importance_weights(const Var<T>& x, Rng& rng, std::si
   const Var<T> z1 = q1.rsample(rng, {k});  // z₁ ~ q(z₁|x)    (K, batch, z1)
   const auto q2 = q_z2_(z1);
   const Var<T> z2 = q2.rsample(rng);  // z₂ ~ q(z₂|z₁)   (K, batch, z2)
-  return decoder_(z1).log_prob(x) + p_z1_(z2).log_prob(z1) + prior_->log_prob(z2)  // log p(x, z₁, z₂)
-         - q1.log_prob(z1) - q2.log_prob(z2);                                      // − log q(z₁, z₂|x)
+  return {decoder_(z1).log_prob(x), p_z1_(z2).log_prob(z1), prior_->log_prob(z2),  // log p(x|z₁), p(z₁|z₂), p(z₂)
+          q1.log_prob(z1),          q2.log_prob(z2),        q1.mean()};            // log q(z₁|x), q(z₂|z₁); μ₁
+}
+
+template <class T>
+Var<T> TwoLayerVae<T>::log_importance_weights(const Var<T>& x, Rng& rng, std::size_t k) const {
+  return draw(x, rng, k).log_w();  // log p(x, z₁, z₂) − log q(z₁, z₂|x)
 }
 
 template <class T>
@@ -102,6 +107,17 @@ Var<T> TwoLayerVae<T>::encode_mean(const Var<T>& x) const {
 template <class T>
 Var<T> TwoLayerVae<T>::elbo(const Var<T>& x, Rng& rng, double) const {
   return mean(log_importance_weights(x, rng, config_.samples), 0);
+}
+
+template <class T>
+ElboTerms<T> TwoLayerVae<T>::elbo_terms(const Var<T>& x, Rng& rng, double) const {
+  const Draws d = draw(x, rng, config_.samples);
+  ElboTerms<T> b;
+  b.elbo = mean(d.log_w(), 0);
+  b.reconstruction = mean(d.log_px, 0);                             // (1/L) Σ log p(x|z₁)
+  b.kl = mean(d.log_qz1 + d.log_qz2 - (d.log_pz1 + d.log_pz2), 0);  // (1/L) Σ log q(z₁, z₂|x) − log p(z₁, z₂)
+  b.mean = concat<T>({d.mu1, q_z2_(d.mu1).mean()}, -1);             // encode_mean(x)
+  return b;
 }
 
 template class TwoLayerVae<float>;

@@ -41,10 +41,20 @@ class TwoLayerVae : public LatentVariableModel<T> {
   Var<T> encode_mean(const Var<T>& x) const override;
   /// The mean over L = config.samples of the log-weights (estimator A); `beta` is not used.
   Var<T> elbo(const Var<T>& x, Rng& rng, double beta = 1.0) const override;
+  /// elbo() with its terms from the same draws: reconstruction (1/L) Σ_l log p_θ(x|z₁ₗ), and the Monte
+  /// Carlo KL(q(z₁, z₂|x) ‖ p(z₁, z₂)) = (1/L) Σ_l [log q(z₁ₗ|x) + log q(z₂ₗ|z₁ₗ) − log p(z₁ₗ|z₂ₗ) − log p(z₂ₗ)].
+  ElboTerms<T> elbo_terms(const Var<T>& x, Rng& rng, double beta = 1.0) const override;
 
   const VaeConfig& config() const { return config_; }
 
  private:
+  /// The log-densities of K draws z₁ ~ q(z₁|x), z₂ ~ q(z₂|z₁), each (K, batch), and μ₁(x).
+  struct Draws {
+    Var<T> log_px, log_pz1, log_pz2, log_qz1, log_qz2, mu1;
+    /// log p(x, z₁, z₂) − log q(z₁, z₂|x).
+    Var<T> log_w() const { return log_px + log_pz1 + log_pz2 - log_qz1 - log_qz2; }
+  };
+  Draws draw(const Var<T>& x, Rng& rng, std::size_t k) const;
   /// z[..., begin:end] along the last axis.
   Var<T> part(const Var<T>& z, std::size_t begin, std::size_t end) const;
 

@@ -165,17 +165,43 @@ Var<T> Vae<T>::log_likelihood(const Var<T>& x, const Var<T>& z) const {
 }
 
 template <class T>
-Var<T> Vae<T>::elbo(const Var<T>& x, Rng& rng, double beta) const {
+ElboTerms<T> Vae<T>::bound(const Var<T>& x, Rng& rng, double beta, bool terms) const {
   const auto q = encode(x);                            // q_φ(z|x)
   const Var<T> z = q.rsample(rng, {config_.samples});  // z_l = μ + σ ⊙ ε_l  (L, batch, z)
   const Var<T> log_px_z = log_likelihood(x, z);        // log p_θ(x|z_l)     (L, batch)
-  const auto p = prior_->distribution(x.tape());       // p(z)
-  if (analytic_kl_)                                    // eq. 7 (estimator B)
-    return mean(log_px_z, 0) - dist::kl_divergence<T>(q, *p) * static_cast<T>(beta);
+  ElboTerms<T> b;
+  if (terms) b.mean = q.mean();                     // μ_φ(x)
+  if (analytic_kl_) {                               // eq. 7 (estimator B)
+    const auto p = prior_->distribution(x.tape());  // p(z)
+    const Var<T> reconstruction = mean(log_px_z, 0), kl = dist::kl_divergence<T>(q, *p);
+    b.elbo = reconstruction - kl * static_cast<T>(beta);
+    if (terms) {
+      b.reconstruction = reconstruction;
+      b.kl = kl;
+    }
+    return b;
+  }
   // (log p(z) through the prior's own log_prob, as log_prior() and so IWAE and AIS see it.)
-  if (beta == 1.0) return mean(log_px_z + log_prior(z) - q.log_prob(z), 0);  // eq. 6 (estimator A)
-  // β on the Monte Carlo KL term log p(z) − log q(z|x) (warm-up with priors that have no analytic KL).
-  return mean(log_px_z + (log_prior(z) - q.log_prob(z)) * static_cast<T>(beta), 0);
+  const Var<T> log_pz = log_prior(z), log_qz = q.log_prob(z);
+  if (beta == 1.0)
+    b.elbo = mean(log_px_z + log_pz - log_qz, 0);  // eq. 6 (estimator A)
+  else  // β on the Monte Carlo KL term log p(z) − log q(z|x) (warm-up with priors that have no analytic KL)
+    b.elbo = mean(log_px_z + (log_pz - log_qz) * static_cast<T>(beta), 0);
+  if (terms) {
+    b.reconstruction = mean(log_px_z, 0);  // (1/L) Σ_l log p_θ(x|z_l)
+    b.kl = mean(log_qz - log_pz, 0);       // (1/L) Σ_l [log q_φ(z_l|x) − log p(z_l)]
+  }
+  return b;
+}
+
+template <class T>
+Var<T> Vae<T>::elbo(const Var<T>& x, Rng& rng, double beta) const {
+  return bound(x, rng, beta, false).elbo;
+}
+
+template <class T>
+ElboTerms<T> Vae<T>::elbo_terms(const Var<T>& x, Rng& rng, double beta) const {
+  return bound(x, rng, beta, true);
 }
 
 template <class T>

@@ -111,6 +111,9 @@ class Vae : public LatentVariableModel<T> {
   /// with a prior that has no analytic KL against q throws naming both; `automatic` picks B where it
   /// exists.
   Var<T> elbo(const Var<T>& x, Rng& rng, double beta = 1.0) const override;
+  /// elbo() with its terms from the same draws: reconstruction (1/L) Σ_l log p_θ(x|z_l); KL analytic in B,
+  /// (1/L) Σ_l [log q_φ(z_l|x) − log p(z_l)] in A; and μ_φ(x).
+  ElboTerms<T> elbo_terms(const Var<T>& x, Rng& rng, double beta = 1.0) const override;
   /// Whether elbo() uses the analytic KL (estimator B) with this prior.
   bool analytic_kl() const { return analytic_kl_; }
 
@@ -131,6 +134,9 @@ class Vae : public LatentVariableModel<T> {
   std::vector<Parameter<T>*> decoder_parameters() const { return decoder_.parameters(); }
 
  private:
+  /// The bound, and with `terms` its reconstruction, KL and μ_φ(x): elbo() and elbo_terms() in one place.
+  ElboTerms<T> bound(const Var<T>& x, Rng& rng, double beta, bool terms) const;
+
   VaeConfig config_;
   nn::NormalMlp<T> encoder_;
   PixelDecoder<T> decoder_;

@@ -168,5 +168,26 @@ grep -q "closed-form maximum likelihood" "$tmp/err" || fail "em ppca does not re
 grep -q "^| AEVB: its generative model's exact log p(x)" "$tmp/ppca/ppca_aevb.md" || fail "pPCA/AEVB table"
 expect_error 1 "needs --report" -- "$tapir" em ppca --dataset frey --data "$tmp/data" --compare-aevb 100
 
+# The bound's terms and the active units: curve.csv's last five columns, eval's keys, the progress line;
+# an older run's 7-column curve.csv gains the columns when it resumes (its old rows' fields empty).
+head -1 "$tmp/run/curve.csv" |
+  grep -q "^samples,epoch,seconds,train_elbo,test_elbo,beta,lr,train_recon,train_kl,test_recon,test_kl,active_units$" ||
+  fail "curve.csv lacks the terms' columns: $(head -1 "$tmp/run/curve.csv")"
+tail -1 "$tmp/run/curve.csv" | grep -Eq ',-[0-9.]+,[0-9.]+,-[0-9.]+,[0-9.]+,[0-9]+$' ||
+  fail "curve.csv's last row lacks the terms: $(tail -1 "$tmp/run/curve.csv")"
+"$tapir" eval "$tmp/run" -k 0 >"$tmp/terms.json" 2>"$tmp/err" || fail "eval -k 0: $(cat "$tmp/err")"
+for key in reconstruction kl active_units; do
+  grep -q "\"$key\":-\?[0-9]" "$tmp/terms.json" || fail "eval JSON lacks $key: $(cat "$tmp/terms.json")"
+done
+cp -r "$tmp/run" "$tmp/old-run" && rm -f "$tmp/old-run/.lock"
+cut -d, -f1-7 "$tmp/run/curve.csv" >"$tmp/old-run/curve.csv"
+"$tapir" train --resume "$tmp/old-run" --samples 2000 --progress lines >/dev/null 2>"$tmp/err" ||
+  fail "resume of a 7-column curve: $(cat "$tmp/err")"
+head -1 "$tmp/old-run/curve.csv" | grep -q ",test_kl,active_units$" || fail "resumed old curve keeps the old header"
+sed -n 2p "$tmp/old-run/curve.csv" | grep -q ",,,,,$" || fail "old row not padded: $(sed -n 2p "$tmp/old-run/curve.csv")"
+tail -1 "$tmp/old-run/curve.csv" | grep -Eq '^2000,.*,[0-9]+$' || fail "new row lacks terms: $(tail -1 "$tmp/old-run/curve.csv")"
+grep -q "test -[0-9.]* (recon -[0-9.]*, KL [0-9.]*)  active units [0-9]" "$tmp/err" ||
+  fail "the progress line lacks the split: $(cat "$tmp/err")"
+
 [ "$failures" -eq 0 ] && echo "cli: all checks passed"
 exit $(( failures > 0 ))

@@ -383,3 +383,190 @@ TEST_CASE("a run directory written before the parts refactor (old parameter name
   CHECK(read_curve(tmp / "run/curve.csv").size() == 3);
   CHECK(load_vae_run_model(tmp / "run", "best")->config().z_dim == 3);
 }
+
+// ---- The bound's terms and active units ---------------------------------------------------------------
+
+TEST_CASE(
+    "elbo_terms with a mixture prior, a VampPrior, two layers and AVB: the bound's own draws, recon − KL = bound") {
+  const Array<double> xa = binary_data(4, 6, 12);
+  for (const std::string prior : {"mog:3", "vamp:3"}) {
+    INFO(prior);
+    VaeConfig c = tiny(prior);
+    c.samples = 2;
+    Rng init(4);
+    Vae<double> vae(c, init);
+    REQUIRE_FALSE(vae.analytic_kl());  // the Monte Carlo KL
+    Tape<double> tape;
+    const Var<double> x = tape.constant(xa);
+    Rng r1(7), r2(7);
+    const ElboTerms<double> t = vae.elbo_terms(x, r1);
+    CHECK(t.elbo.value() == vae.elbo(x, r2).value());  // bitwise
+    REQUIRE(t.reconstruction);
+    REQUIRE(t.kl);
+    test::check_close(Array<double>(t.reconstruction->value() - t.kl->value()), t.elbo.value(), 1e-12);
+    // With many draws, KL(q ‖ p) ≥ 0 and agrees with kl_divergence_mc of the two distributions.
+    c.samples = 20000;
+    Rng init2(4);
+    Vae<double> many(c, init2);
+    Rng r3(8);
+    const Array<double> kl = many.elbo_terms(x, r3).kl->value();
+    Rng r4(9);
+    const Array<double> reference =
+        dist::kl_divergence_mc<double>(many.encode(x), *many.prior().distribution(tape), r4, 20000).value();
+    for (std::size_t i = 0; i < 4; ++i) {
+      INFO("point " << i << ": " << kl(i) << " vs kl_divergence_mc " << reference(i));
+      CHECK(kl(i) > 0);
+      CHECK(std::abs(kl(i) - reference(i)) < 0.03 + 0.05 * reference(i));
+    }
+  }
+  {  // Two stochastic layers: KL(q(z₁, z₂|x) ‖ p(z₁, z₂)) by Monte Carlo, and the means are encode_mean's.
+    VaeConfig c = tiny();
+    c.z2_dim = 2;
+    c.hidden2 = {3};
+    c.samples = 3;
+    Rng init(5);
+    TwoLayerVae<double> model(c, init);
+    Tape<double> tape;
+    const Var<double> x = tape.constant(xa);
+    Rng r1(7), r2(7);
+    const ElboTerms<double> t = model.elbo_terms(x, r1);
+    CHECK(t.elbo.value() == model.elbo(x, r2).value());
+    REQUIRE(t.reconstruction);
+    REQUIRE(t.kl);
+    REQUIRE(t.mean);
+    test::check_close(Array<double>(t.reconstruction->value() - t.kl->value()), t.elbo.value(), 1e-12);
+    CHECK(t.mean->value() == model.encode_mean(x).value());
+    c.samples = 20000;
+    Rng init2(5);
+    TwoLayerVae<double> many(c, init2);
+    Rng r3(8);
+    for (double kl : many.elbo_terms(x, r3).kl->value()) CHECK(kl > 0);
+  }
+  for (const bool adaptive : {false, true}) {  // AVB: T's KL estimate, as its bound is T's; no means
+    INFO("adaptive contrast " << adaptive);
+    AvbOptions o;
+    o.adaptive_contrast = adaptive;
+    o.contrast_samples = 4;
+    o.noise_dim = 3;
+    Rng init(6);
+    const VaeConfig c = tiny();
+    const Avb<double> avb(c, o, init);
+    Vae<double> vae(c, init);
+    Tape<double> tape;
+    const Var<double> x = tape.constant(xa);
+    Rng r1(7), r2(7);
+    const ElboTerms<double> t = avb.elbo_terms(vae, x, r1);
+    CHECK(t.elbo.value() == avb.elbo(vae, x, r2).value());
+    REQUIRE(t.reconstruction);
+    REQUIRE(t.kl);
+    CHECK_FALSE(t.mean);
+    test::check_close(Array<double>(t.reconstruction->value() - t.kl->value()), t.elbo.value(), 1e-12);
+  }
+}
+
+namespace {
+/// A user's model with only the interface's required parts (delegated to a Vae): no elbo_terms of its own.
+class PlainModel : public LatentVariableModel<float> {
+ public:
+  explicit PlainModel(const Vae<float>& v) : v_(v) {}
+  std::string name() const override { return "plain"; }
+  std::size_t x_dim() const override { return v_.x_dim(); }
+  std::size_t z_dim() const override { return v_.z_dim(); }
+  Var<float> log_prior(const Var<float>& z) const override { return v_.log_prior(z); }
+  Var<float> log_likelihood(const Var<float>& x, const Var<float>& z) const override { return v_.log_likelihood(x, z); }
+  Array<float> sample_prior(Rng& rng, std::size_t n) const override { return v_.sample_prior(rng, n); }
+  dist::Independent<float> decode(const Var<float>& z) const override { return v_.decode(z); }
+  bool has_proposal() const override { return true; }
+  Var<float> log_importance_weights(const Var<float>& x, Rng& rng, std::size_t k) const override {
+    return v_.log_importance_weights(x, rng, k);
+  }
+
+ private:
+  const Vae<float>& v_;
+};
+}  // namespace
+
+TEST_CASE("active units: Var_x(μ_j(x)) > 0.01, counted row by row whatever the batches; a user's model reports none") {
+  {  // LatentActivity on numbers: the population variance per unit, the same for any chunking.
+    Array<float> mu = Array<float>::from_shape({3, 2});
+    mu(0, 0) = 0, mu(1, 0) = 2, mu(2, 0) = 4;  // variance 8/3
+    mu(0, 1) = mu(1, 1) = mu(2, 1) = 1;        // variance 0
+    LatentActivity a;
+    a.add(mu);
+    CHECK(a.count() == 3);
+    CHECK(a.variance()[0] == doctest::Approx(8.0 / 3).epsilon(1e-14));
+    CHECK(a.variance()[1] == 0);
+    CHECK(a.active() == 1);
+    CHECK(a.active(3.0) == 0);
+    check_throws_with([&] { a.add(Array<float>::from_shape({2, 3})); }, {"3 units after 2"});
+    Rng rng(2);
+    const Array<float> many = normal<float>(rng, {101, 5}) * 0.3f + 7.0f;  // a large mean: Welford's case
+    std::vector<std::vector<double>> variances;
+    for (std::size_t chunk : {1u, 7u, 101u}) {
+      LatentActivity b;
+      for (std::size_t i = 0; i < 101; i += chunk)
+        b.add(xt::eval(xt::view(many, xt::range(i, std::min<std::size_t>(101, i + chunk)), xt::all())));
+      variances.push_back(b.variance());
+    }
+    CHECK(variances[0] == variances[1]);  // bitwise
+    CHECK(variances[0] == variances[2]);
+    for (std::size_t j = 0; j < 5; ++j) {  // two passes in double
+      double m = 0, v = 0;
+      for (std::size_t i = 0; i < 101; ++i) m += many(i, j) / 101.0;
+      for (std::size_t i = 0; i < 101; ++i) v += (many(i, j) - m) * (many(i, j) - m) / 101.0;
+      CHECK(variances[0][j] == doctest::Approx(v).epsilon(1e-12));
+    }
+  }
+  // A VAE whose encoder mean ignores x in units 2 (weights and bias zero) and 3 (weights 10⁻³ of their
+  // size: variance ~10⁻⁷), and depends strongly on x in units 0 and 1.
+  VaeConfig c;
+  c.x_dim = 6;
+  c.z_dim = 4;
+  c.hidden = {5};
+  c.init_std = 1.0;
+  Rng init(3);
+  Vae<float> vae(c, init);
+  auto& w = vae.parameter("encoder.mu.weight");  // (hidden, z): column j feeds unit j
+  auto& b = vae.parameter("encoder.mu.bias");
+  for (std::size_t h = 0; h < 5; ++h) {
+    w.value()(h, 2) = 0;
+    w.value()(h, 3) *= 1e-3f;
+  }
+  b.value()(2) = 0;
+  Rng data(4);
+  const Array<float> x = bernoulli<float>(data, {300, 6}, 0.5);
+  std::optional<std::size_t> first;
+  for (std::size_t batch : {1u, 7u, 300u, 1000u}) {
+    INFO("batch " << batch);
+    Rng rng(5);
+    const BoundEvaluation e = evaluate_bound(vae, x, rng, batch);
+    REQUIRE(e.active_units);
+    CHECK(*e.active_units == 2);
+    REQUIRE(e.reconstruction);
+    REQUIRE(e.kl);
+    CHECK(*e.reconstruction - *e.kl == doctest::Approx(e.elbo).epsilon(1e-5));
+  }
+  {  // ... and the same through evaluate_model (tapir eval), which also keeps its bound.
+    Rng rng(5);
+    const auto e = evaluate_model(vae, x, 0, rng);
+    CHECK(e.active_units == std::optional<std::size_t>(2));
+    Tape<float> tape;
+    NoGradGuard<float> no_grad(tape);
+    Rng same(5);
+    CHECK(e.elbo == doctest::Approx(test::average(vae.elbo(tape.constant(x), same).value())).epsilon(1e-6));
+  }
+  // A user's model without elbo_terms: the bound, no terms, no active units ("not available").
+  PlainModel plain(vae);
+  Tape<float> tape;
+  Rng r1(6), r2(6);
+  const ElboTerms<float> t = plain.elbo_terms(tape.constant(x), r1);
+  CHECK(t.elbo.value() == plain.elbo(tape.constant(x), r2).value());
+  CHECK_FALSE(t.reconstruction);
+  CHECK_FALSE(t.kl);
+  CHECK_FALSE(t.mean);
+  Rng r3(6);
+  const BoundEvaluation e = evaluate_bound(plain, x, r3);
+  CHECK(std::isfinite(e.elbo));
+  CHECK_FALSE(e.reconstruction);
+  CHECK_FALSE(e.active_units);
+}

@@ -48,6 +48,30 @@ void check_same_parameters(const std::string& a, const std::string& b) {
   }
 }
 
+/// A curve row without the bound's terms.
+CurvePoint row(long long samples, long long epoch, double seconds, double train, double test, double beta, double lr) {
+  CurvePoint p;
+  p.samples = samples;
+  p.epoch = epoch;
+  p.seconds = seconds;
+  p.train_elbo = train;
+  p.test_elbo = test;
+  p.beta = beta;
+  p.lr = lr;
+  return p;
+}
+
+/// The first n comma-separated fields of a line.
+std::string first_fields(const std::string& line, int n) {
+  std::size_t end = 0;
+  for (int i = 0; i < n; ++i) {
+    end = line.find(',', end);
+    if (end == std::string::npos) return line;
+    ++end;
+  }
+  return line.substr(0, end - 1);
+}
+
 void check_same_curve(const std::vector<CurvePoint>& a, const std::vector<CurvePoint>& b) {
   REQUIRE(a.size() == b.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -122,9 +146,9 @@ TEST_CASE("next_eval_point: the same points as the whole schedule, one at a time
 TEST_CASE("curve.csv: bounds that are not finite are written readably and read back; bad fields are named") {
   TempDir tmp;
   std::vector<CurvePoint> curve(3);
-  curve[0] = {100, 1, 0.5, -120.25, -121.5, 1, 0.02};
-  curve[1] = {200, 1, 1.0, -INFINITY, -INFINITY, 1, 0.02};
-  curve[2] = {300, 2, 1.5, std::nan(""), INFINITY, 1, 0.02};
+  curve[0] = row(100, 1, 0.5, -120.25, -121.5, 1, 0.02);
+  curve[1] = row(200, 1, 1.0, -INFINITY, -INFINITY, 1, 0.02);
+  curve[2] = row(300, 2, 1.5, std::nan(""), INFINITY, 1, 0.02);
   write_curve(tmp / "curve.csv", curve);
   const auto back = read_curve(tmp / "curve.csv");
   REQUIRE(back.size() == 3);
@@ -140,7 +164,56 @@ TEST_CASE("curve.csv: bounds that are not finite are written readably and read b
   bad_row("0x10,1,0,-1,-1,1,0.02", {"bad.csv", "line 2", "samples", "0x10"});
   bad_row("-5,1,0,-1,-1,1,0.02", {"samples", "'-5'"});
   bad_row("100,1,0,-1x,-1,1,0.02", {"train_elbo", "'-1x'"});
-  bad_row("100,1,0,-1,-1,1", {"6 fields"});
+  bad_row("100,1,0,-1,-1,1", {"6 fields", "expected 7 or 12"});
+  bad_row("100,1,0,-1,-1,1,0.02,-1x,1,-1,1,3", {"train_recon", "'-1x'"});
+  bad_row("100,1,0,-1,-1,1,0.02,-1,1,-1,1,-3", {"active_units", "'-3'"});
+  bad_row("100,1,0,-1,-1,1,0.02,-1,1,-1,1", {"11 fields"});
+}
+
+TEST_CASE("curve.csv: the bound's terms and active units; empty is not available; older 7-column files read") {
+  TempDir tmp;
+  std::vector<CurvePoint> curve(2);
+  curve[0] = row(100, 1, 0.5, -120.25, -121.5, 1, 0.02);  // no terms (e.g. MCEM's AIS curve)
+  curve[1] = row(200, 1, 1.0, -110.5, -111.25, 0.5, 0.02);
+  curve[1].train_recon = -90.5;
+  curve[1].train_kl = 20.0;
+  curve[1].test_recon = -91.0;
+  curve[1].test_kl = -INFINITY;  // not finite: written readably
+  curve[1].active_units = 7;
+  write_curve(tmp / "curve.csv", curve);
+  std::ifstream in(tmp / "curve.csv");
+  std::string header, row1, row2;
+  std::getline(in, header);
+  std::getline(in, row1);
+  std::getline(in, row2);
+  CHECK(header ==
+        "samples,epoch,seconds,train_elbo,test_elbo,beta,lr,train_recon,train_kl,test_recon,test_kl,active_units");
+  CHECK(row1 == "100,1,0.500,-120.2500,-121.5000,1,0.02,,,,,");
+  CHECK(row2 == "200,1,1.000,-110.5000,-111.2500,0.5,0.02,-90.5000,20.0000,-91.0000,-inf,7");
+  const auto back = read_curve(tmp / "curve.csv");
+  REQUIRE(back.size() == 2);
+  CHECK_FALSE(back[0].train_recon);
+  CHECK_FALSE(back[0].test_kl);
+  CHECK_FALSE(back[0].active_units);
+  CHECK(back[1].train_recon == -90.5);
+  CHECK(back[1].train_kl == 20.0);
+  CHECK(back[1].test_recon == -91.0);
+  CHECK(back[1].test_kl == -INFINITY);
+  CHECK(back[1].active_units == 7);
+  // A file older tapir wrote: 7 columns, its rows read with the terms not available; and a 7-field row
+  // appended to a new file (a hand edit) reads the same way.
+  std::ofstream(tmp / "old.csv")
+      << "samples,epoch,seconds,train_elbo,test_elbo,beta,lr\n100,1,0.500,-120.25,-121.5,1,0.02\n";
+  const auto old = read_curve(tmp / "old.csv");
+  REQUIRE(old.size() == 1);
+  CHECK(old[0].test_elbo == -121.5);
+  CHECK(old[0].lr == 0.02);
+  CHECK_FALSE(old[0].test_recon);
+  CHECK_FALSE(old[0].active_units);
+  std::ofstream(tmp / "curve.csv", std::ios::app) << "300,2,1.5,-100,-101,1,0.02\n";
+  const auto mixed = read_curve(tmp / "curve.csv");
+  REQUIRE(mixed.size() == 3);
+  CHECK_FALSE(mixed[2].test_kl);
 }
 
 namespace {
@@ -229,6 +302,17 @@ TEST_CASE("train_vae writes config, curve and checkpoints; the bound improves") 
   CHECK(curve[2].samples == 1500);
   CHECK(curve[2].epoch == 3);  // 600 training images: 1500 samples end in the third epoch
   CHECK(curve[2].test_elbo > curve[0].test_elbo);
+  for (const auto& p : curve) {  // the bounds' terms (written with 4 decimals) and the active units
+    REQUIRE(p.train_recon);
+    REQUIRE(p.train_kl);
+    REQUIRE(p.test_recon);
+    REQUIRE(p.test_kl);
+    REQUIRE(p.active_units);
+    CHECK(*p.train_recon - *p.train_kl == doctest::Approx(p.train_elbo).epsilon(1e-5).scale(1));
+    CHECK(*p.test_recon - *p.test_kl == doctest::Approx(p.test_elbo).epsilon(1e-5).scale(1));
+    CHECK(*p.test_kl >= 0);
+    CHECK(*p.active_units <= 3);
+  }
   CHECK(fs::exists(tmp / "run/checkpoint_last.safetensors"));
   CHECK(fs::exists(tmp / "run/checkpoint_best.safetensors"));
   const auto back = load_vae_run_config(tmp / "run");
@@ -242,6 +326,11 @@ TEST_CASE("train_vae writes config, curve and checkpoints; the bound improves") 
   Rng rng(1);
   const auto e = evaluate_vae(*vae, test_split.x, 0, rng);
   CHECK(e.n == 200);
+  REQUIRE(e.reconstruction);
+  REQUIRE(e.kl);
+  CHECK(*e.reconstruction - *e.kl == doctest::Approx(e.elbo).epsilon(1e-5));
+  REQUIRE(e.active_units);
+  CHECK(*e.active_units <= 3);
   double best = -1e300;
   for (const auto& p : curve) best = std::max(best, p.test_elbo);
   CHECK(e.elbo == doctest::Approx(best).epsilon(0.02));  // other ε draws: close, not equal
@@ -265,12 +354,31 @@ TEST_CASE("an interrupted run resumes to exactly the numbers of an uninterrupted
   check_same_curve(read_curve(tmp / "straight/curve.csv"), read_curve(tmp / "interrupted/curve.csv"));
   check_same_parameters(tmp / "straight/checkpoint_last.safetensors", tmp / "interrupted/checkpoint_last.safetensors");
 
-  SUBCASE("raising the budget of a finished run continues it") {
+  SUBCASE(
+      "raising the budget of a finished run continues it, and an older run's 7-column curve.csv gains the columns") {
     auto shorter = c;
     shorter.train.samples = 1000;
     REQUIRE(train_vae(shorter, tmp / "extended"));
+    {  // as tapir wrote it before the bound's terms: samples,epoch,seconds,train_elbo,test_elbo,beta,lr
+      std::ifstream in(tmp / "extended/curve.csv");
+      std::string text, line;
+      while (std::getline(in, line)) text += first_fields(line, 7) + "\n";
+      in.close();
+      std::ofstream(tmp / "extended/curve.csv") << text;
+      REQUIRE(read_curve(tmp / "extended/curve.csv").size() == 2);
+      REQUIRE_FALSE(read_curve(tmp / "extended/curve.csv")[0].test_kl);
+    }
     CHECK(resume_vae(tmp / "extended", 1500));
-    check_same_curve(read_curve(tmp / "straight/curve.csv"), read_curve(tmp / "extended/curve.csv"));
+    const auto straight = read_curve(tmp / "straight/curve.csv"), extended = read_curve(tmp / "extended/curve.csv");
+    check_same_curve(straight, extended);
+    std::ifstream in(tmp / "extended/curve.csv");
+    std::string header;
+    std::getline(in, header);
+    CHECK(header.find(",test_kl,active_units") != std::string::npos);  // rewritten with the new columns
+    CHECK_FALSE(extended[0].test_kl);                                  // the old rows' new fields are empty
+    CHECK_FALSE(extended[1].active_units);
+    CHECK(extended[2].test_kl == straight[2].test_kl);  // the new row has them
+    CHECK(extended[2].active_units == straight[2].active_units);
     check_same_parameters(tmp / "straight/checkpoint_last.safetensors", tmp / "extended/checkpoint_last.safetensors");
     CHECK(load_vae_run_config(tmp / "extended").train.samples == 1500);
   }
@@ -298,6 +406,8 @@ TEST_CASE("Frey-shaped data, a Gaussian decoder, Adam, IWAE objective, wake-slee
   CHECK(train_vae(ws, tmp / "wake-sleep"));
   const auto ws_curve = read_curve(tmp / "wake-sleep/curve.csv");
   CHECK(ws_curve.back().test_elbo > ws_curve.front().test_elbo);  // the recognition model's bound improves
+  CHECK(ws_curve.back().test_kl);                                 // the VAE's bound, split
+  CHECK(ws_curve.back().active_units);
   ws.train.beta = 0.5;
   check_throws_with([&] { train_vae(ws, tmp / "ws2"); }, {"wake-sleep has no"});
 
@@ -316,6 +426,9 @@ TEST_CASE("Frey-shaped data, a Gaussian decoder, Adam, IWAE objective, wake-slee
   check_same_parameters(tmp / "mcem/checkpoint_last.safetensors", tmp / "mcem-cut/checkpoint_last.safetensors");
   const auto mc_curve = read_curve(tmp / "mcem/curve.csv");
   CHECK(mc_curve.back().train_elbo > mc_curve.front().train_elbo);  // AIS log p(x) rises
+  CHECK_FALSE(mc_curve.back().train_recon);  // log p(x), not a bound: no terms; its q is untrained: no units
+  CHECK_FALSE(mc_curve.back().test_kl);
+  CHECK_FALSE(mc_curve.back().active_units);
 
   auto w = small_run(tmp / "data");
   w.train.warmup = 1000;
@@ -389,9 +502,10 @@ class DivergingEvaluation : public Method {
               Tape<float>& tape) override {
     return inner_->step(x, idx, beta, rng, tape);
   }
-  double evaluate(const Array<float>& x, Rng& rng, Rng* binarize) override {
-    const double v = inner_->evaluate(x, rng, binarize);
-    return ++calls_ == at_ ? -INFINITY : v;
+  BoundEvaluation evaluate(const Array<float>& x, Rng& rng, Rng* binarize) override {
+    BoundEvaluation v = inner_->evaluate(x, rng, binarize);
+    if (++calls_ == at_) v.elbo = -INFINITY;
+    return v;
   }
   optim::Optimizer<float>& optimizer() override { return inner_->optimizer(); }
 
