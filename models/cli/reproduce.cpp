@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "models/cli/avb_plot.hpp"
 #include "models/cli/commands.hpp"
 #include "models/cli/gnuplot.hpp"
 #include "models/cli/progress.hpp"
@@ -88,14 +89,8 @@ int run_avb_mnist(const ex::AvbMnistOptions& o, const Globals& g) {
     return interrupted("the same tapir reproduce avb-mnist command: finished runs are kept, the others resume");
   if (!r.evaluated) return interrupted("the same tapir reproduce avb-mnist command (training is done)");
   print_table(r.table, r.table_path);
-  std::vector<std::string> dirs;
-  for (const auto& job : ex::avb_mnist_jobs(o)) dirs.push_back(job.dir);
-  PlotAxes axes;
-  axes.ylabel = "ELBO (AVB: estimated with T)";
-  plot_curves(
-      load_series(dirs), (fs::path(o.out) / "avb_mnist.png").string(),
-      fmt::format("MNIST, N_z = {} (tapir): VAE, AVB, AVB + adaptive contrast; solid test, dashed train", o.latent),
-      axes);
+  std::fprintf(stderr, "tapir: wrote %s\n", r.ais_path.c_str());
+  plot_avb_mnist(o, r);
   return 0;
 }
 

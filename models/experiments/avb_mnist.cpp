@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <tuple>
 #include <xtensor/xview.hpp>
 
 #include "models/experiments/report.hpp"
@@ -36,7 +40,88 @@ std::string display_name(const VaeTrainConfig& t) {
   return t.method == "aevb" ? "VAE" : t.avb.adaptive_contrast ? "AVB + adaptive contrast" : "AVB";
 }
 
+constexpr const char* kAisHeader = "run,samples,ais_log_px,points,steps,chains";
+
+/// vae, avb, avb-ac first, in avb_mnist_jobs' order; any other run after them.
+int run_rank(const std::string& run) { return run == "vae" ? 0 : run == "avb" ? 1 : run == "avb-ac" ? 2 : 3; }
+
 }  // namespace
+
+std::vector<AisPoint> read_ais_points(const std::string& path) {
+  std::vector<AisPoint> points;
+  if (!fs::exists(path)) return points;
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("cannot open '{}'", path));
+  std::string line;
+  std::getline(in, line);
+  if (line != kAisHeader)
+    throw Error(
+        fmt::format("'{}': not tapir's AIS record (header '{}', expected '{}'); move it away to start a new record",
+                    path, line, kAisHeader));
+  for (int row = 2; std::getline(in, line); ++row) {
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) f.push_back(cell);
+    AisPoint p;
+    long long scored = 0, steps = 0, chains = 0;
+    if (f.size() != 6 || f[0].empty() || !parse_count(f[1], p.samples) || !parse_real(f[2], p.log_likelihood) ||
+        !parse_count(f[3], scored) || !parse_count(f[4], steps) || !parse_count(f[5], chains))
+      throw Error(fmt::format("'{}' line {}: malformed row '{}' (expected {})", path, row, line, kAisHeader));
+    p.run = f[0];
+    p.points = std::size_t(scored);
+    p.steps = std::size_t(steps);
+    p.chains = std::size_t(chains);
+    points.push_back(p);
+  }
+  return points;
+}
+
+void write_ais_points(const std::string& path, std::vector<AisPoint> points) {
+  std::sort(points.begin(), points.end(), [](const AisPoint& a, const AisPoint& b) {
+    return std::make_tuple(run_rank(a.run), a.run, a.samples) < std::make_tuple(run_rank(b.run), b.run, b.samples);
+  });
+  std::string text = std::string(kAisHeader) + "\n";
+  for (const auto& p : points)
+    text += fmt::format("{},{},{:.4f},{},{},{}\n", p.run, p.samples, p.log_likelihood, p.points, p.steps, p.chains);
+  write_text(path, text);
+}
+
+std::vector<AisPoint> with_ais_point(std::vector<AisPoint> points, const AisPoint& p) {
+  points.erase(std::remove_if(points.begin(), points.end(),
+                              [&](const AisPoint& q) { return q.run == p.run && q.samples == p.samples; }),
+               points.end());
+  points.push_back(p);
+  return points;
+}
+
+std::optional<PlotWindow> avb_mnist_window(const std::vector<std::vector<CurvePoint>>& curves,
+                                           const std::vector<AisPoint>& ais) {
+  long long reach = 0;
+  for (const auto& c : curves)
+    for (const auto& p : c) reach = std::max(reach, p.samples);
+  for (const auto& a : ais) reach = std::max(reach, a.samples);
+  if (reach <= 0) return std::nullopt;
+  PlotWindow w;
+  w.xmax = double(reach);
+  w.xmin = w.xmax / 30;
+  for (const auto& a : ais)
+    if (a.samples > 0 && std::isfinite(a.log_likelihood)) w.xmin = std::min(w.xmin, double(a.samples) / 1.5);
+  double lo = INFINITY, hi = -INFINITY;
+  const auto take = [&](long long samples, double y) {
+    if (double(samples) < w.xmin || !std::isfinite(y)) return;
+    lo = std::min(lo, y);
+    hi = std::max(hi, y);
+  };
+  for (const auto& c : curves)
+    for (const auto& p : c) take(p.samples, p.test_elbo);
+  for (const auto& a : ais) take(a.samples, a.log_likelihood);
+  if (!(lo <= hi)) return std::nullopt;
+  const double pad = std::max(0.08 * (hi - lo), 0.5);
+  w.ymin = lo - pad;
+  w.ymax = hi + pad;
+  return w;
+}
 
 AvbMnistReport reproduce_avb_mnist(const AvbMnistOptions& o, const Observer& observer, std::atomic<bool>* stop) {
   fs::create_directories(o.out);
@@ -66,6 +151,12 @@ AvbMnistReport reproduce_avb_mnist(const AvbMnistOptions& o, const Observer& obs
     }
     report.rows.push_back(row);
   }
+  report.ais_path = (fs::path(o.out) / "ais.csv").string();
+  report.ais = read_ais_points(report.ais_path);
+  for (const auto& row : report.rows)
+    report.ais = with_ais_point(report.ais, {fs::path(row.run.job.dir).filename().string(), row.run.last->samples,
+                                             row.ais_log_likelihood, n, o.ais_steps, o.ais_chains});
+  write_ais_points(report.ais_path, report.ais);
   report.evaluated = true;
   report.table = avb_mnist_table(o, report.rows, n);
   report.table_path = (fs::path(o.out) / "avb_mnist.md").string();

@@ -4,6 +4,8 @@
 // three alike. What `tapir reproduce avb-mnist` trains and tabulates.
 //
 //   OUT/vae/  OUT/avb/  OUT/avb-ac/   the runs          OUT/avb_mnist.md  the table
+//   OUT/ais.csv   every AIS estimate made so far, one per run and budget: calling again with a larger
+//                 --samples resumes the runs and adds a point, so the figure shows log p(x) along the curve
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 
 #include "models/experiments/jobs.hpp"
 #include "models/experiments/observer.hpp"
+#include "models/run/curve.hpp"
 
 namespace tapir::models::experiments {
 
@@ -38,17 +41,49 @@ struct AvbMnistRow {
   std::optional<double> iwae;     // test log p(x) by IWAE, K = 1000 (the VAE only: AVB's q has no density)
 };
 
+/// One AIS estimate of a run's test log p(x): the run (its directory's name: vae, avb, avb-ac), the
+/// samples its checkpoint had been trained on, the estimate, and how it was made.
+struct AisPoint {
+  std::string run;
+  long long samples = 0;
+  double log_likelihood = 0;
+  std::size_t points = 0, steps = 0, chains = 0;
+};
+
+/// OUT/ais.csv ("run,samples,ais_log_px,points,steps,chains"). A missing file is no estimate yet (an
+/// OUT written before tapir kept them). Throws tapir::Error naming the path and line of a malformed row.
+std::vector<AisPoint> read_ais_points(const std::string& path);
+
+/// Writes the points, ordered by run (vae, avb, avb-ac, others by name) and samples, through a
+/// temporary file and a rename.
+void write_ais_points(const std::string& path, std::vector<AisPoint> points);
+
+/// `points` with `p` added; an earlier estimate of the same run at the same samples is replaced.
+std::vector<AisPoint> with_ais_point(std::vector<AisPoint> points, const AisPoint& p);
+
+/// The part of the figure where the methods differ. x: from `reach` / 30 (reach: the most samples any
+/// curve has; the first 1.5 decades are the climb from −540 every method makes alike), or earlier to
+/// show an AIS point. y: every finite test bound in that x range and every AIS point in it, padded by 8 %
+/// of their span (at least 0.5 nats) on each side. Unset when there is nothing finite to show.
+struct PlotWindow {
+  double xmin = 0, xmax = 0, ymin = 0, ymax = 0;
+};
+std::optional<PlotWindow> avb_mnist_window(const std::vector<std::vector<CurvePoint>>& curves,
+                                           const std::vector<AisPoint>& ais);
+
 struct AvbMnistReport {
   bool trained = false;           // false: stopped while training (calling again resumes the runs)
   bool evaluated = false;         // false: stopped between the evaluations (no table then)
   std::vector<AvbMnistRow> rows;  // the runs with a curve, in avb_mnist_jobs' order
   std::size_t ais_points = 0;     // test points scored (ais_points, or the split's size if smaller)
   std::string table, table_path;  // markdown, written to OUT/avb_mnist.md
+  std::vector<AisPoint> ais;      // OUT/ais.csv after this call: the earlier budgets' estimates and these
+  std::string ais_path;
 };
 
 /// Trains (or resumes, or keeps) the three runs, scores each last checkpoint on the first test points
-/// (observer.note before each AIS), then writes the table. `stop` as for run_jobs; it is also looked at
-/// before each run's evaluation.
+/// (observer.note before each AIS), then writes the table and adds the estimates to OUT/ais.csv. `stop` as for
+/// run_jobs; it is also looked at before each run's evaluation.
 AvbMnistReport reproduce_avb_mnist(const AvbMnistOptions& options, const Observer& observer = {},
                                    std::atomic<bool>* stop = nullptr);
 

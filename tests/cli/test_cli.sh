@@ -134,6 +134,16 @@ done
 "$tapir" reproduce avb-mnist --data "$tmp/data" --samples 300 --latent 2 --ais-points 10 --ais-steps 5 --ais-chains 2 \
   --jobs 2 --out "$tmp/am" --progress none >/dev/null 2>"$tmp/err" || fail "reproduce avb-mnist: $(cat "$tmp/err")"
 [ "$(grep -c "^| \(VAE\|AVB\) " "$tmp/am/avb_mnist.md")" -eq 3 ] || fail "avb-mnist table: $(cat "$tmp/am/avb_mnist.md")"
+# Its figure's CSV: each curve, then its AIS estimates (bounds empty); calling again with more samples
+# resumes the runs and adds an AIS point per run to OUT/ais.csv.
+head -1 "$tmp/am/avb_mnist.csv" | grep -qx "run,samples,train_elbo,test_elbo,ais_log_px" ||
+  fail "avb-mnist plot CSV header: $(head -1 "$tmp/am/avb_mnist.csv")"
+[ "$(grep -c '^"\(VAE\|AVB\|AVB + AC\)",300,,,-[0-9.]*$' "$tmp/am/avb_mnist.csv")" -eq 3 ] ||
+  fail "avb-mnist plot CSV lacks the AIS rows: $(cat "$tmp/am/avb_mnist.csv")"
+"$tapir" reproduce avb-mnist --data "$tmp/data" --samples 400 --latent 2 --ais-points 10 --ais-steps 5 --ais-chains 2 \
+  --jobs 2 --out "$tmp/am" --progress none >/dev/null 2>"$tmp/err" || fail "reproduce avb-mnist to 400: $(cat "$tmp/err")"
+[ "$(grep -c "^\(vae\|avb\|avb-ac\),\(300\|400\),-[0-9.]*,10,5,2$" "$tmp/am/ais.csv")" -eq 6 ] ||
+  fail "avb-mnist ais.csv after a second budget: $(cat "$tmp/am/ais.csv")"
 
 # Priors and two stochastic layers: train, resume, eval (bound, IWAE, AIS) and every picture.
 for variant in "--prior mog:3" "--prior vamp:4" "--latent2 2 --hidden2 8"; do
