@@ -85,7 +85,8 @@ int run_fig2(ex::Fig2Options o, bool plan, const Globals& g) {
   axes.ymax = frey ? 1600 : -95;
   axes.xmin = 1e5;
   const std::string seeds =
-      o.seeds > 1 ? fmt::format("; lines: mean of {} seeds, shaded: min-max", o.seeds) : std::string();
+      o.seeds > 1 ? fmt::format("\nlines: the mean of {} seeds; shaded: their min-max of the test bound", o.seeds)
+                  : std::string();
   const std::string hidden = fmt::format("{} hidden units", frey ? 200 : 500);
   const fs::path out(o.out);
   const auto series = fig2_series(r.runs);

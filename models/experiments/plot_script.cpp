@@ -18,6 +18,14 @@ std::string gnuplot_quote(const std::string& text) {
   return q + "'";
 }
 
+/// "text" for gnuplot, where a line break in `text` starts a new line of the title (\n in double quotes).
+std::string gnuplot_lines(const std::string& text) {
+  std::string q = "\"";
+  for (char c : text)
+    q += c == '\n' ? std::string("\\n") : c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  return q + "\"";
+}
+
 /// "text" for the CSV (a " inside becomes "").
 std::string csv_quote(const std::string& text) {
   std::string q = "\"";
@@ -136,7 +144,7 @@ std::string plot_csv(const std::vector<Series>& series) {
 std::string gnuplot_script(const std::vector<Series>& series, const std::string& csv, const std::string& out,
                            const std::string& title, const PlotAxes& axes, const PlotLines& lines) {
   std::string g = "set terminal pngcairo size 1000,620 noenhanced font 'sans,11'\n";
-  g += fmt::format("set output {}\nset title {}\n", gnuplot_quote(out), gnuplot_quote(title));
+  g += fmt::format("set output {}\nset title {}\n", gnuplot_quote(out), gnuplot_lines(title));
   g += axes.log_x ? "set logscale x\nset format x '1e%L'\n" : "set format x '%.0s%c'\n";
   g += fmt::format("set xlabel '# training samples evaluated'\nset ylabel {}\n", gnuplot_quote(axes.ylabel));
   // The legend beside the plot, not over the curves; samples on its left, as a reader scans them.
@@ -163,10 +171,8 @@ std::string gnuplot_script(const std::vector<Series>& series, const std::string&
     const std::string rows = fmt::format("{} every ::{}::{}", gnuplot_quote(csv), row, row + s.curve.size() - 1);
     row += s.curve.size();
     const std::string colour = fmt::format("lc rgb {}", gnuplot_quote(s.colour));
-    if (!s.band.empty()) {
+    if (!s.band.empty())  // the test bound's only: a train band over it would hide both
       bands.push_back(fmt::format("{} using 2:7:8 with filledcurves {} notitle", rows, colour));
-      if (lines.train) bands.push_back(fmt::format("{} using 2:5:6 with filledcurves {} notitle", rows, colour));
-    }
     curves.push_back(fmt::format("{} using 2:4 with lines lw 2.5 {} dt {} title {}", rows, colour, s.dash,
                                  gnuplot_quote(s.label + " test" + window_note(s.curve, true, axes, x_from))));
     if (lines.train)

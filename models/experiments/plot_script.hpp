@@ -67,8 +67,9 @@ std::string window_note(const std::vector<CurvePoint>& curve, bool test, const P
 std::string plot_csv(const std::vector<Series>& series);
 
 /// The gnuplot script that draws `csv` (plot_csv's text, written to that path) into the PNG `out`:
-/// legend outside the plot on the right, one entry per line drawn (with window_note's remark), bands
-/// filled lightly in the series' colour and not listed.
+/// legend outside the plot on the right, one entry per line drawn (with window_note's remark), the test
+/// bound's band filled lightly in the series' colour and not listed. A line break in `title` starts a
+/// second line of it.
 std::string gnuplot_script(const std::vector<Series>& series, const std::string& csv, const std::string& out,
                            const std::string& title, const PlotAxes& axes = {}, const PlotLines& lines = {});
 

@@ -129,15 +129,16 @@ TEST_CASE("gnuplot_script: a mean of seeds is shaded min–max; a curve outside 
   PlotAxes axes;
   axes.ymin = -150;
   axes.ymax = -95;
-  const std::string g = gnuplot_script(s, "f.csv", "f.png", "t", axes);
+  const std::string g = gnuplot_script(s, "f.csv", "f.png", "two \"lines\"\nof title", axes);
   INFO(g);
   CHECK(g.find("'f.csv' every ::1::2 using 2:7:8 with filledcurves lc rgb '" + s[0].colour + "' notitle") !=
         std::string::npos);
-  CHECK(g.find("using 2:5:6 with filledcurves") != std::string::npos);  // the train band too
+  CHECK(g.find("using 2:5:6 with filledcurves") == std::string::npos);  // no train band over it
   CHECK(g.find("every ::3::4 using 2:7:8") == std::string::npos);       // one run: no band
   CHECK(g.find("title 'wake-sleep N_z = 3 test (below the window)'") != std::string::npos);
   CHECK(g.find("title 'AEVB N_z = 3 test'") != std::string::npos);
   CHECK(g.find("set yrange [-150:-95]") != std::string::npos);
+  CHECK(g.find("set title \"two \\\"lines\\\"\\nof title\"\n") != std::string::npos);
   CHECK(g.rfind("filledcurves") < g.find("with lines"));  // bands under the lines
 
   const std::string csv = plot_csv(s);
