@@ -1,4 +1,5 @@
-// `tapir plot RUN_DIR... -o FIG.png`: the runs' learning curves in one figure (gnuplot.hpp).
+// `tapir plot RUN_DIR... -o FIG.png`: the runs' learning curves in one figure (gnuplot.hpp, styled by
+// models/experiments/plot_script.hpp).
 #include <optional>
 
 #include "models/cli/commands.hpp"
@@ -18,7 +19,11 @@ struct PlotArgs {
 
 Command add_plot_command(CLI::App& app) {
   auto a = std::make_shared<PlotArgs>();
-  auto* plot = app.add_subcommand("plot", "lower bound vs training samples (log x), train and test per run");
+  auto* plot = app.add_subcommand(
+      "plot",
+      "lower bound vs training samples (log x), test (thick) and train (thin) per run: one colour per N_z and one "
+      "dash pattern per method when the runs differ in those, else a colour per run; the legend says when a "
+      "curve lies outside --ymin/--ymax");
   plot->add_option("runs", a->dirs, "run directories")->required();
   plot->add_option("-o,--output", a->out, "PNG file (the CSV plotted is written beside it)")
       ->required()

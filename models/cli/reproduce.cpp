@@ -1,6 +1,8 @@
 // `tapir reproduce fig2 | fig3 | avb-toy | avb-mnist`: the papers' experiments (models/experiments),
 // with progress on stderr, the table on stdout and the figure drawn by gnuplot. An interrupted
 // reproduction is continued by the same command: finished runs are kept, the others resume.
+// `reproduce fig2 --plan` prints the runs as shell lines for a cluster instead, and `--collect` then only
+// tabulates and draws them (models/experiments/plan.hpp).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "models/experiments/avb_toy.hpp"
 #include "models/experiments/fig2.hpp"
 #include "models/experiments/fig3.hpp"
+#include "models/experiments/seeds.hpp"
 
 namespace tapir::cli {
 
@@ -34,29 +37,81 @@ std::vector<std::string> run_dirs(const std::vector<ex::RunOutcome>& runs) {
   return dirs;
 }
 
-int run_fig2(ex::Fig2Options o, const Globals& g) {
+/// The program to name in a plan: this executable's absolute path (cluster nodes share it), else "tapir".
+std::string this_program() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec || self.empty() ? "tapir" : self.string();
+}
+
+/// One series per configuration: a run's curve, or with several seeds their mean and min–max band.
+std::vector<Series> fig2_series(const std::vector<ex::RunOutcome>& runs) {
+  std::vector<Series> series;
+  for (const auto& c : ex::fig2_configs(runs)) {
+    std::vector<std::vector<models::CurvePoint>> curves;
+    for (const auto& r : c.runs) {
+      const fs::path csv = fs::path(r.job.dir) / "curve.csv";
+      if (fs::exists(csv)) curves.push_back(models::read_curve(csv.string()));
+    }
+    if (curves.empty()) continue;
+    const std::string method = c.method == "aevb" ? "AEVB" : c.method;
+    Series s = ex::mean_series(fmt::format("{} N_z = {}", method, c.z_dim), curves);
+    s.method = method;
+    s.z_dim = c.z_dim;
+    series.push_back(std::move(s));
+  }
+  ex::assign_styles(series);  // one colour per N_z across the combined figure and the panels
+  return series;
+}
+
+int run_fig2(ex::Fig2Options o, bool plan, const Globals& g) {
   if (o.out.empty()) o.out = fmt::format("runs/fig2-{}", o.dataset);
+  if (plan) {
+    const auto lines = ex::fig2_plan(o, this_program());
+    for (const auto& line : lines) std::printf("%s\n", line.c_str());
+    std::fprintf(stderr,
+                 "tapir: %zu runs (lines 1-%zu: each trains or resumes one run), then the command that collects "
+                 "them (line %zu)\n",
+                 lines.size() - 1, lines.size() - 1, lines.size());
+    return 0;
+  }
   if (o.jobs > 1) set_blas_threads(1);  // one core per run
   const auto r = ex::reproduce_fig2(o, progress_observer(g.progress, o.jobs), &g_stop);
   if (!r.finished)
     return interrupted("the same tapir reproduce fig2 command: finished runs are kept, the others resume");
   print_table(r.table, r.table_path);
   const bool frey = o.dataset == "frey";
+  const auto series = fig2_series(r.runs);
   PlotAxes axes;
-  axes.ymin = frey ? 0 : -150;
-  axes.ymax = frey ? 1600 : -95;
   axes.xmin = 1e5;
-  const std::string what = fmt::format("{} hidden units: solid test, dashed train", frey ? 200 : 500);
+  long long reach = 0;
+  for (const auto& s : series)
+    for (const auto& p : s.curve) reach = std::max(reach, p.samples);
+  if (double(reach) > 10 * axes.xmin) {  // the paper's window where its x range is; a small budget's curves lie
+    axes.ymin = frey ? 0 : -150;         // below it, and gnuplot's own range shows them
+    axes.ymax = frey ? 1600 : -95;
+  }
+  const std::string seeds =
+      o.seeds > 1 ? fmt::format("\nlines: the mean of {} seeds; shaded: their min-max of the test bound", o.seeds)
+                  : std::string();
+  const std::string hidden = fmt::format("{} hidden units", frey ? 200 : 500);
   const fs::path out(o.out);
-  plot_curves(load_series(run_dirs(r.runs)), (out / fmt::format("fig2_{}.png", o.dataset)).string(),
-              fmt::format("{} on {} (tapir), {}", o.wake_sleep ? "AEVB and wake-sleep" : "AEVB", o.dataset, what),
-              axes);
-  if (o.wake_sleep)  // one panel per N_z, as in the paper: fig2_jobs puts each AEVB run before its wake-sleep run
-    for (std::size_t i = 0; i + 1 < r.runs.size(); i += 2) {
-      const std::size_t z = r.runs[i].job.config.model.z_dim;
-      plot_curves(load_series({r.runs[i].job.dir, r.runs[i + 1].job.dir}),
-                  (out / fmt::format("fig2_{}_nz{}.png", o.dataset, z)).string(),
-                  fmt::format("{}, N_z = {} (tapir), {}", o.dataset, z, what), axes);
+  PlotLines lines;
+  lines.train = !o.wake_sleep;  // with wake-sleep the train curves are in the per-N_z panels
+  plot_curves(
+      series, (out / fmt::format("fig2_{}.png", o.dataset)).string(),
+      fmt::format("{} on {} (tapir), {}: {}{}", o.wake_sleep ? "AEVB and wake-sleep" : "AEVB", o.dataset, hidden,
+                  o.wake_sleep ? "test bound (train: per-N_z panels)" : "thick test, thin train", seeds),
+      axes, lines);
+  if (o.wake_sleep)  // one panel per N_z, as in the paper, in the colour of its N_z
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      const std::size_t z = series[i].z_dim;
+      if (i > 0 && series[i - 1].z_dim == z) continue;  // fig2_jobs: each N_z's configurations in a row
+      std::vector<Series> panel;
+      for (const auto& s : series)
+        if (s.z_dim == z) panel.push_back(s);
+      plot_curves(panel, (out / fmt::format("fig2_{}_nz{}.png", o.dataset, z)).string(),
+                  fmt::format("{}, N_z = {} (tapir), {}: thick test, thin train{}", o.dataset, z, hidden, seeds), axes);
     }
   return 0;
 }
@@ -97,6 +152,7 @@ int run_avb_mnist(const ex::AvbMnistOptions& o, const Globals& g) {
 struct ReproduceArgs {
   ex::Fig2Options fig2;
   ex::Fig3Options fig3;
+  bool fig2_plan = false;
   std::string fig3_out;  // empty: Fig3Options' default
   ex::AvbToyOptions toy;
   ex::AvbMnistOptions avb_mnist;
@@ -184,13 +240,29 @@ Command add_reproduce_commands(CLI::App& app, const Globals& g) {
   fig2->add_option("--jobs,-j", f2.jobs, "runs trained at once (one BLAS thread each when > 1)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  fig2->add_option("--seed", f2.seed, "seed of every run")->transform(kCount)->capture_default_str();
+  fig2->add_option("--seed", f2.seed, "seed of each configuration's first run")
+      ->transform(kCount)
+      ->capture_default_str();
+  fig2->add_option("--seeds", f2.seeds,
+                   "runs per configuration, seeded SEED, SEED+2, SEED+4, ... (a run seeded s also draws from s+1); "
+                   "with more than one: directories nzZ-seedS, tables of mean ± sample sd, plots of the mean "
+                   "with a min-max band")
+      ->check(CLI::Range(std::size_t(1), ex::kMaxSeeds))
+      ->capture_default_str();
+  fig2->add_flag("--plan", a->fig2_plan,
+                 "print, without running anything, one shell line per run (it trains the run, or resumes it) and "
+                 "last the command that collects them (--collect): e.g. for a Slurm job array, "
+                 "sed -n \"${SLURM_ARRAY_TASK_ID}p\" plan.txt | sh, or: head -n -1 plan.txt | parallel -j4");
+  fig2->add_flag("--collect", f2.collect,
+                 "train nothing: tabulate and draw runs finished elsewhere (a plan's lines); fails naming every "
+                 "run that is not finished")
+      ->excludes("--plan");
   fig2->add_option("--train-eval-size", f2.train_eval_size, "training points in the train bound (0: all)")
       ->transform(kCount);
   fig2->add_flag("--wake-sleep", f2.wake_sleep, "also train wake-sleep for every N_z (the paper's baseline)");
 
   const auto run = [a, &g, fig2, fig3, toy]() -> int {
-    if (fig2->parsed()) return run_fig2(a->fig2, g);
+    if (fig2->parsed()) return run_fig2(a->fig2, a->fig2_plan, g);
     if (fig3->parsed()) {
       if (!a->fig3_out.empty()) a->fig3.out = a->fig3_out;
       return run_fig3(a->fig3, g);

@@ -21,17 +21,28 @@ std::vector<CurvePoint> curve_of(const std::string& dir) {
 
 /// Trains, resumes or keeps one run (see run_jobs).
 void train_or_resume(const RunJob& job, const ProgressFn& progress, const std::atomic<bool>* stop) {
-  const long long samples = job.config.train.samples;
-  if (holds_run(job.dir)) {
-    const auto curve = curve_of(job.dir);
-    if (curve.empty() || curve.back().samples < samples)
-      resume_vae(job.dir, samples, job.config.train.data_dir, progress, stop);
-  } else {  // a run that never reached a checkpoint starts over (train_vae allows that)
+  if (job_finished(job)) return;
+  if (holds_run(job.dir))
+    resume_vae(job.dir, job.config.train.samples, job.config.train.data_dir, progress, stop);
+  else  // a run that never reached a checkpoint starts over (train_vae allows that)
     train_vae(job.config, job.dir, progress, stop);
-  }
 }
 
 }  // namespace
+
+bool job_finished(const RunJob& job) {
+  if (!holds_run(job.dir)) return false;
+  const auto curve = curve_of(job.dir);
+  return !curve.empty() && curve.back().samples >= job.config.train.samples;
+}
+
+std::string job_state(const RunJob& job) {
+  if (!holds_run(job.dir)) return "not started";
+  const auto curve = curve_of(job.dir);
+  if (curve.empty()) return "no evaluation yet";
+  if (curve.back().samples >= job.config.train.samples) return "finished";
+  return fmt::format("{} of {} samples", curve.back().samples, job.config.train.samples);
+}
 
 bool run_jobs(const std::vector<RunJob>& runs, int jobs, const Observer& observer, std::atomic<bool>* stop) {
   if (jobs < 1) throw Error(fmt::format("run_jobs: jobs = {}: need at least one run at a time", jobs));

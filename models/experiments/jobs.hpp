@@ -30,6 +30,12 @@ struct RunJob {
 bool run_jobs(const std::vector<RunJob>& runs, int jobs, const Observer& observer = {},
               std::atomic<bool>* stop = nullptr);
 
+/// Whether job's run is done: its directory holds a run whose curve reached config.train.samples (what
+/// run_jobs keeps as it is).
+bool job_finished(const RunJob& job);
+/// "finished", "not started", "no evaluation yet" or "N of S samples": for messages about a run.
+std::string job_state(const RunJob& job);
+
 /// Where a run ended: its job and the last row of its curve.csv (none before the first evaluation).
 struct RunOutcome {
   RunJob job;
