@@ -133,7 +133,7 @@ line ~ /^(```|~~~)/ {
   sub(/[ \t].*$/, "", info)
   in_block = 1; nb = 0; open_line = FNR
   kind = pending; path = pending_path; pending = ""
-  if (kind == "" && !readme && (info == "cpp" || info == "c++" || info == "cc" || info == "hpp" || info == "cmake")) {
+  if (kind == "" && (info == "cpp" || info == "c++" || info == "cc" || info == "hpp" || info == "cmake")) {
     fail(FILENAME ":" FNR, "a ```" info " block needs <!-- excerpt: FILE --> (a copy of FILE) or <!-- sketch --> on the line before it (see docs/design.md, \"Code in the docs\")")
   }
   next
