@@ -61,7 +61,9 @@ int run_picture(Picture what, const PictureArgs& a) {
     models::data::write_png_grid(a.out, ex::decode_mean(*vae, z), rows, cols, a.cols, 1, 2);
   } else if (what == Picture::reconstruct) {
     const auto [images, per_row] = reconstructions(a, config, *vae);
-    models::data::write_png_grid(a.out, images, rows, cols, per_row, 1, 2);
+    models::data::GridGaps gaps;
+    gaps.rows_per_group = 2;  // a line of data points and, below, their reconstructions; then a gap
+    models::data::write_png_grid(a.out, images, rows, cols, per_row, 1, 2, gaps);
   } else {
     if (a.dims.size() != 2 || a.dims[0] >= zd || a.dims[1] >= zd || a.dims[0] == a.dims[1])
       throw Error(fmt::format("--dims {},{}: need two different latent dimensions below N_z = {}", a.dims.at(0),
@@ -78,7 +80,9 @@ int run_picture(Picture what, const PictureArgs& a) {
 std::vector<Command> add_picture_commands(CLI::App& app) {
   auto a = std::make_shared<PictureArgs>();
   auto* sample = app.add_subcommand("sample", "images decoded from z ~ p(z), as a PNG grid");
-  auto* reconstruct = app.add_subcommand("reconstruct", "data points (odd rows) and their reconstructions (even rows)");
+  auto* reconstruct = app.add_subcommand(
+      "reconstruct",
+      "data points (odd rows) and, below each, its reconstruction (even rows); a gap after each pair of rows");
   auto* manifold = app.add_subcommand("manifold", "the decoder over a grid Φ⁻¹(unit square) of two latents (Fig. 4)");
   for (auto* c : {sample, reconstruct, manifold}) {
     c->add_option("run", a->run_dir, "run directory")->required();
