@@ -71,7 +71,7 @@ int run_latent(const LatentArgs& a) {
     for (int l : d.labels) most = std::max(most, l);
     for (std::size_t g = names.size(); g <= std::size_t(most); ++g) names.push_back(std::to_string(g));
     style.key = names;
-    style.key_title = "label";
+    style.key_title = r.config.train.dataset == "mnist" ? "digit" : "class";
     for (std::size_t i = 0; i < d.size(); ++i) group[i] = std::size_t(std::max(0, d.labels[i]));
   } else {
     style.key = {"all points"};

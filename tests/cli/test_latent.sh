@@ -90,6 +90,13 @@ expect_error 2 "'0' is not a positive whole number" -- "$tapir" latent "$tmp/z2"
 expect_error 2 "split" -- "$tapir" encode "$tmp/z2" --split valid -o "$tmp/x.csv"
 [ -e "$tmp/x.png" ] || [ -e "$tmp/x.csv" ] && fail "a refused command wrote a file"
 
+# AVB's implicit encoder: a code is the mean of draws of q(z|x). Monte Carlo EM trains no encoder: refused.
+"$tapir" train avb --noise-dim 4 "${small[@]}" --latent 2 --out "$tmp/avb" >/dev/null 2>"$tmp/err" || fail "train avb: $(cat "$tmp/err")"
+"$tapir" encode "$tmp/avb" --avb-draws 5 -o "$tmp/avb.csv" 2>/dev/null || fail "encode an AVB run"
+[ "$(wc -l <"$tmp/avb.csv")" -eq 201 ] || fail "avb.csv should have 200 rows"
+cp -r "$tmp/z2" "$tmp/mcem" && sed -i 's/"method": "aevb"/"method": "mcem"/' "$tmp/mcem/config.json"
+expect_error 1 "Monte Carlo EM run: it trains no encoder" -- "$tapir" latent "$tmp/mcem" -o "$tmp/x.png"
+
 # Without labels: the label column is empty, the picture has one colour.
 rm "$tmp/data/t10k-labels-idx1-ubyte"
 "$tapir" encode "$tmp/z2" -o "$tmp/nolabel.csv" 2>/dev/null || fail "encode without labels"
