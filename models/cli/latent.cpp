@@ -62,8 +62,14 @@ int run_latent(const LatentArgs& a) {
   data::ScatterStyle style;
   style.x_label = plane.x_label;
   style.y_label = plane.y_label;
-  style.title = fmt::format("{}: {} of {} {} points, N_z = {}{}", r.config.train.dataset, r.what(), d.size(), a.split,
-                            codes.shape()[1], plane.pca ? ", projected by PCA" : "");
+  const std::string& set = r.config.train.dataset;
+  const std::string name = set == "mnist"           ? "MNIST"
+                           : set == "fashion-mnist" ? "Fashion-MNIST"
+                           : set == "frey"          ? "Frey Face"
+                                                    : set;
+  style.equal_aspect = true;  // distances in the latent space read the same along both axes
+  style.title = fmt::format("{}: {} of {} {} points, N_z = {}{}", name, r.what(), d.size(), a.split, codes.shape()[1],
+                            plane.pca ? ", projected by PCA" : "");
   std::vector<std::size_t> group(d.size(), 0);
   if (!d.labels.empty()) {
     std::vector<std::string> names = ex::class_names(r.config.train.dataset);

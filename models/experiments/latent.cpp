@@ -185,7 +185,7 @@ LatentPlane latent_plane(const Array<float>& codes) {
   p.xy = xt::cast<float>(pc.projected);
   const auto label = [&](std::size_t j) {
     const double f = pc.total_variance > 0 ? 100 * pc.variance[j] / pc.total_variance : 0;
-    return fmt::format("PC{} ({:.{}f} % of variance)", j + 1, f, f < 9.95 ? 1 : 0);  // 0.4 %, not 0 %
+    return fmt::format("PC{} ({:.1f} % of variance)", j + 1, f);
   };
   p.x_label = label(0);
   p.y_label = label(1);

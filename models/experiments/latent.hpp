@@ -65,7 +65,7 @@ struct LatentPlane {
   bool pca = false;
 };
 /// N_z = 2: the codes themselves ("z1", "z2"); N_z > 2: their first two principal components
-/// ("PC1 (31 % of variance)"; one decimal below 10 %). Throws for N_z = 1 (nothing to draw in a plane; `tapir encode`
+/// ("PC1 (31.2 % of variance)"). Throws for N_z = 1 (nothing to draw in a plane; `tapir encode`
 /// lists it).
 LatentPlane latent_plane(const Array<float>& codes);
 

@@ -72,8 +72,8 @@ TEST_CASE("PCA's variance fractions: 9 : 1 along two known orthogonal directions
   }
   const LatentPlane plane = latent_plane(z);
   CHECK(plane.pca);
-  CHECK(plane.x_label == "PC1 (90 % of variance)");
-  CHECK(plane.y_label == "PC2 (10 % of variance)");
+  CHECK(plane.x_label == "PC1 (90.0 % of variance)");
+  CHECK(plane.y_label == "PC2 (10.0 % of variance)");
   test::check_throws_with([&] { principal_components(z, 5); }, {"5 components"});
   test::check_throws_with([] { latent_plane(Array<float>::from_shape({3, 1})); }, {"N_z = 1"});
 }
