@@ -245,7 +245,8 @@ void write_png_scatter(const std::string& path, const Array<float>& points, cons
     const double unit = std::min(double(right - left) / (x_max - x_min), double(bottom - top) / (y_max - y_min));
     right = left + std::lround(unit * (x_max - x_min));
     bottom = top + std::lround(unit * (y_max - y_min));
-    width = std::size_t(right + 20 + key_w);
+    width =
+        std::size_t(std::max(right + 20 + key_w, text_width(s.title, kScale) + 8));  // never narrower than the title
     height = std::size_t(bottom + below);
   }
   const auto px = [&](double v) { return left + (v - x_min) / (x_max - x_min) * double(right - left - 1); };
@@ -290,8 +291,10 @@ void write_png_scatter(const std::string& path, const Array<float>& points, cons
     draw_text(c, (left + right - text_width(s.x_label, kScale)) / 2, bottom + 12 + line, s.x_label, kScale, kBlack);
   if (!s.y_label.empty())
     draw_text(c, 12, (top + bottom + text_width(s.y_label, kScale)) / 2, s.y_label, kScale, kBlack, true);
-  if (!s.title.empty())
-    draw_text(c, std::max(4L, (left + right - text_width(s.title, kScale)) / 2), 14, s.title, kScale, kBlack);
+  if (!s.title.empty()) {  // centred over the plot, moved left or right as far as needed to fit the picture
+    const long tw = text_width(s.title, kScale);
+    draw_text(c, std::max(4L, std::min((left + right - tw) / 2, long(width) - tw - 4)), 14, s.title, kScale, kBlack);
+  }
   // The key: a swatch and a name per group.
   if (!s.key.empty()) {
     long y = top;
