@@ -241,7 +241,8 @@ void write_png_scatter(const std::string& path, const Array<float>& points, cons
   long right = long(s.width) - 20 - key_w, bottom = long(s.height) - below;
   if (right - left < 50 || bottom - top < 50) throw Error("write_png_scatter: the picture is too small for its text");
   std::size_t width = s.width, height = s.height;
-  if (s.equal_aspect) {  // pixels per unit: the smaller of the two, on both axes
+  const double ratio = (x_max - x_min) / (y_max - y_min);
+  if (s.equal_aspect && ratio > 0.25 && ratio < 4) {  // pixels per unit: the smaller of the two, on both axes
     const double unit = std::min(double(right - left) / (x_max - x_min), double(bottom - top) / (y_max - y_min));
     right = left + std::lround(unit * (x_max - x_min));
     bottom = top + std::lround(unit * (y_max - y_min));

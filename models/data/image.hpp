@@ -41,7 +41,9 @@ struct ScatterStyle {
   std::size_t width = 900, height = 720;  // pixels, key and labels included
   int radius = 2;                         // a point is a disc of this radius (pixels)
   double opacity = 0.6;                   // of each point over what is below it
-  bool equal_aspect = false;              // one unit as long on both axes (the picture shrinks to fit, never grows)
+  // One unit as long on both axes (the picture shrinks to fit, never grows); ignored when one range is
+  // more than 4 times the other (the plot would be a sliver).
+  bool equal_aspect = false;
 };
 
 /// A scatter plot of 2-D points (N, 2) as an RGB PNG with axes, ticks and numbers, axis labels, a title
