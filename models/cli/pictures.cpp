@@ -52,6 +52,9 @@ std::pair<Array<float>, std::size_t> reconstructions(const PictureArgs& a, const
 
 int run_picture(Picture what, const PictureArgs& a) {
   const auto config = models::load_vae_run_config(a.run_dir);
+  if (what == Picture::reconstruct && config.train.method == "mcem")  // its Gaussian encoder is never trained
+    throw Error(
+        fmt::format("'{}' is a Monte Carlo EM run: it trains no encoder q(z|x) to reconstruct with", a.run_dir));
   const auto vae = models::load_run_model(a.run_dir, a.which);
   const auto [rows, cols] = ex::image_shape(config);
   const std::size_t zd = vae->z_dim();

@@ -96,6 +96,7 @@ expect_error 2 "split" -- "$tapir" encode "$tmp/z2" --split valid -o "$tmp/x.csv
 [ "$(wc -l <"$tmp/avb.csv")" -eq 201 ] || fail "avb.csv should have 200 rows"
 cp -r "$tmp/z2" "$tmp/mcem" && sed -i 's/"method": "aevb"/"method": "mcem"/' "$tmp/mcem/config.json"
 expect_error 1 "Monte Carlo EM run: it trains no encoder" -- "$tapir" latent "$tmp/mcem" -o "$tmp/x.png"
+expect_error 1 "Monte Carlo EM run: it trains no encoder" -- "$tapir" reconstruct "$tmp/mcem" -o "$tmp/x.png"
 
 # Without labels: the label column is empty, the picture has one colour.
 rm "$tmp/data/t10k-labels-idx1-ubyte"
