@@ -16,6 +16,8 @@ Command add_train_commands(CLI::App& app, const Globals& globals);
 Command add_eval_command(CLI::App& app);
 /// pictures.cpp: `sample`, `reconstruct`, `manifold`.
 std::vector<Command> add_picture_commands(CLI::App& app);
+/// latent.cpp: `latent`, `interpolate`, `encode`.
+std::vector<Command> add_latent_commands(CLI::App& app);
 /// plot.cpp: `plot`.
 Command add_plot_command(CLI::App& app);
 /// em.cpp: `em gmm | ppca`.

@@ -5,6 +5,7 @@
 //   tapir train --resume runs/mnist-z20 [--samples N]
 //   tapir eval runs/mnist-z20 --split test --importance-samples 5000
 //   tapir sample | reconstruct | manifold runs/mnist-z20 -o picture.png
+//   tapir latent | interpolate runs/mnist-z20 -o picture.png;  tapir encode runs/mnist-z20 -o codes.csv
 //   tapir plot runs/a runs/b -o fig.png
 //   tapir reproduce fig2 --dataset mnist --data DIR --samples 10000000 --out runs/fig2-mnist
 //
@@ -37,6 +38,7 @@ int main_checked(int argc, char** argv) {
   commands.push_back(add_train_commands(app, globals));
   commands.push_back(add_eval_command(app));
   for (auto& c : add_picture_commands(app)) commands.push_back(c);
+  for (auto& c : add_latent_commands(app)) commands.push_back(c);
   commands.push_back(add_plot_command(app));
   commands.push_back(add_em_commands(app));
   commands.push_back(add_reproduce_commands(app, globals));

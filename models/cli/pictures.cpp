@@ -52,6 +52,9 @@ std::pair<Array<float>, std::size_t> reconstructions(const PictureArgs& a, const
 
 int run_picture(Picture what, const PictureArgs& a) {
   const auto config = models::load_vae_run_config(a.run_dir);
+  if (what == Picture::reconstruct && config.train.method == "mcem")  // its Gaussian encoder is never trained
+    throw Error(
+        fmt::format("'{}' is a Monte Carlo EM run: it trains no encoder q(z|x) to reconstruct with", a.run_dir));
   const auto vae = models::load_run_model(a.run_dir, a.which);
   const auto [rows, cols] = ex::image_shape(config);
   const std::size_t zd = vae->z_dim();
@@ -61,7 +64,9 @@ int run_picture(Picture what, const PictureArgs& a) {
     models::data::write_png_grid(a.out, ex::decode_mean(*vae, z), rows, cols, a.cols, 1, 2);
   } else if (what == Picture::reconstruct) {
     const auto [images, per_row] = reconstructions(a, config, *vae);
-    models::data::write_png_grid(a.out, images, rows, cols, per_row, 1, 2);
+    models::data::GridGaps gaps;
+    gaps.rows_per_group = 2;  // a line of data points and, below, their reconstructions; then a gap
+    models::data::write_png_grid(a.out, images, rows, cols, per_row, 1, 2, gaps);
   } else {
     if (a.dims.size() != 2 || a.dims[0] >= zd || a.dims[1] >= zd || a.dims[0] == a.dims[1])
       throw Error(fmt::format("--dims {},{}: need two different latent dimensions below N_z = {}", a.dims.at(0),
@@ -78,7 +83,9 @@ int run_picture(Picture what, const PictureArgs& a) {
 std::vector<Command> add_picture_commands(CLI::App& app) {
   auto a = std::make_shared<PictureArgs>();
   auto* sample = app.add_subcommand("sample", "images decoded from z ~ p(z), as a PNG grid");
-  auto* reconstruct = app.add_subcommand("reconstruct", "data points (odd rows) and their reconstructions (even rows)");
+  auto* reconstruct = app.add_subcommand(
+      "reconstruct",
+      "data points (odd rows) and, below each, its reconstruction (even rows); a gap after each pair of rows");
   auto* manifold = app.add_subcommand("manifold", "the decoder over a grid Φ⁻¹(unit square) of two latents (Fig. 4)");
   for (auto* c : {sample, reconstruct, manifold}) {
     c->add_option("run", a->run_dir, "run directory")->required();

@@ -25,7 +25,8 @@ AvbToyConfig avb_toy_config(const std::string& method, const AvbToyOptions& o) {
   return c;
 }
 
-void write_avb_toy_scatter(const AvbToyResult& r, const std::string& csv, const std::string& png) {
+void write_avb_toy_scatter(const AvbToyResult& r, const std::string& csv, const std::string& png,
+                           const std::string& title) {
   if (r.z.dimension() != 3 || r.z.shape()[0] != 4 || r.z.shape()[2] != 2)
     throw Error("write_avb_toy_scatter: the draws must be (4, draws, 2)");
   const std::size_t draws = r.z.shape()[1];
@@ -38,7 +39,25 @@ void write_avb_toy_scatter(const AvbToyResult& r, const std::string& csv, const 
     text += fmt::format("{},{:.5g},{:.5g}\n", i / draws, points(i, 0), points(i, 1));
   }
   write_text(csv, text);
-  data::write_png_scatter(png, points, group);
+  data::ScatterStyle style;
+  style.title = title;
+  style.x_label = "z1";
+  style.y_label = "z2";
+  style.key = {"point 0: x = 1000", "point 1: x = 0100", "point 2: x = 0010", "point 3: x = 0001"};
+  style.key_title = "draws of q(z|x)";
+  style.x_min = style.y_min = -3;  // the prior's bulk, the same square for every method
+  style.x_max = style.y_max = 3;
+  style.width = 900;
+  style.height = 620;
+  style.equal_aspect = true;
+  style.radius = 1;
+  style.opacity = 0.9;
+  data::write_png_scatter(png, points, group, style);
+}
+
+std::string avb_toy_title(const std::string& method, const AvbToyResult& r) {
+  const std::string name = method == "vae" ? "VAE (Gaussian q)" : method == "avb" ? "AVB" : "AVB + adaptive contrast";
+  return fmt::format("{}: ELBO {:.3f}, log p(x) {:.3f} (best: -1.386)", name, r.elbo, r.log_likelihood);
 }
 
 AvbToyReport reproduce_avb_toy(const AvbToyOptions& o, const Observer& observer, const std::atomic<bool>* stop) {
@@ -61,7 +80,7 @@ AvbToyReport reproduce_avb_toy(const AvbToyOptions& o, const Observer& observer,
                   r.seconds,
                   (fs::path(o.out) / fmt::format("avb_toy_{}.csv", method)).string(),
                   (fs::path(o.out) / fmt::format("avb_toy_{}.png", method)).string()};
-    write_avb_toy_scatter(r, row.csv, row.png);
+    write_avb_toy_scatter(r, row.csv, row.png, avb_toy_title(method, r));
     observer.on_note(fmt::format("wrote {}", row.png));
     report.rows.push_back(row);
   }

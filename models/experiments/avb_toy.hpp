@@ -29,8 +29,12 @@ struct AvbToyOptions {
 AvbToyConfig avb_toy_config(const std::string& method, const AvbToyOptions& options);
 
 /// Writes the draws of q(z|x_i), result.z (4, draws, 2), as `csv` (point,z1,z2) and as a scatter plot
-/// `png` of [−3, 3]², coloured by point.
-void write_avb_toy_scatter(const AvbToyResult& result, const std::string& csv, const std::string& png);
+/// `png` of [−3, 3]² with axes, coloured by point with a key naming the four one-hot points, `title` above.
+void write_avb_toy_scatter(const AvbToyResult& result, const std::string& csv, const std::string& png,
+                           const std::string& title = "");
+
+/// A picture's title: the method's name, its ELBO and log p(x) (ASCII: the pictures' font has no more).
+std::string avb_toy_title(const std::string& method, const AvbToyResult& result);
 
 struct AvbToyRow {
   std::string method;
