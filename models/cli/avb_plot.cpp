@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
+#include "models/cli/gnuplot.hpp"
+#include "models/experiments/plot_script.hpp"
 #include "models/experiments/report.hpp"
 
 namespace tapir::cli {
@@ -21,20 +21,6 @@ struct Method {
   std::string run, name;
   std::vector<models::CurvePoint> curve;
 };
-
-/// 'text' for the shell (a ' inside becomes '\'').
-std::string shell_quote(const std::string& text) {
-  std::string q = "'";
-  for (char c : text) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-/// 'text' for gnuplot (a ' inside becomes '').
-std::string gnuplot_quote(const std::string& text) {
-  std::string q = "'";
-  for (char c : text) q += c == '\'' ? std::string("''") : std::string(1, c);
-  return q + "'";
-}
 
 std::string csv_rows(const std::vector<Method>& methods, const std::vector<ex::AisPoint>& ais) {
   std::string rows = "run,samples,train_elbo,test_elbo,ais_log_px\n";
@@ -51,7 +37,7 @@ std::string csv_rows(const std::vector<Method>& methods, const std::vector<ex::A
 std::string gnuplot_script(const std::vector<Method>& methods, const std::optional<ex::PlotWindow>& window,
                            const std::string& csv, const std::string& out, const std::string& title) {
   std::string g = "set terminal pngcairo size 900,680 noenhanced font 'sans,11'\n";
-  g += fmt::format("set output {}\nset title {}\n", gnuplot_quote(out), gnuplot_quote(title));
+  g += fmt::format("set output {}\nset title {}\n", ex::gnuplot_quote(out), ex::gnuplot_quote(title));
   g += "set logscale x\nset format x '1e%L'\nset xlabel '# training samples'\n";
   g += "set ylabel 'nats per test image'\nset key below maxrows 3 width 2\nset grid\n";
   g += "set datafile separator ','\n";
@@ -61,16 +47,17 @@ std::string gnuplot_script(const std::vector<Method>& methods, const std::option
   // Bounds first, then the AIS points: the key's two columns (3 rows each) read bound | log p(x).
   std::vector<std::string> plots;
   const auto rows = [&](const Method& m, int column) {
-    return fmt::format("{} every ::1 using 2:(strcol(1) eq {} && strcol({}) ne '' ? ${} : 1/0)", gnuplot_quote(csv),
-                       gnuplot_quote(m.name), column, column);
+    return fmt::format("{} every ::1 using 2:(strcol(1) eq {} && strcol({}) ne '' ? ${} : 1/0)", ex::gnuplot_quote(csv),
+                       ex::gnuplot_quote(m.name), column, column);
   };
   for (std::size_t i = 0; i < methods.size(); ++i)
-    plots.push_back(fmt::format(
-        "{} with lines lw 2 lc {} dt 1 title {}", rows(methods[i], 4), i + 1,
-        gnuplot_quote(methods[i].name + (methods[i].run == "vae" ? ": ELBO (a bound)" : ": ELBO estimated with T"))));
+    plots.push_back(
+        fmt::format("{} with lines lw 2 lc {} dt 1 title {}", rows(methods[i], 4), i + 1,
+                    ex::gnuplot_quote(methods[i].name +
+                                      (methods[i].run == "vae" ? ": ELBO (a bound)" : ": ELBO estimated with T"))));
   for (std::size_t i = 0; i < methods.size(); ++i)
     plots.push_back(fmt::format("{} with linespoints lw 1 lc {} dt 3 pt 7 ps 1.6 title {}", rows(methods[i], 5), i + 1,
-                                gnuplot_quote(methods[i].name + ": AIS log p(x)")));
+                                ex::gnuplot_quote(methods[i].name + ": AIS log p(x)")));
   g += "plot ";
   for (std::size_t i = 0; i < plots.size(); ++i) g += (i ? ", \\\n     " : "") + plots[i];
   return g + "\n";
@@ -93,26 +80,9 @@ bool plot_avb_mnist(const ex::AvbMnistOptions& o, const ex::AvbMnistReport& repo
   const std::string csv = (out_dir / "avb_mnist.csv").string(), out = (out_dir / "avb_mnist.png").string();
   ex::write_text(csv, csv_rows(methods, report.ais));
   std::fprintf(stderr, "tapir: wrote %s\n", csv.c_str());
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::fprintf(stderr, "tapir: gnuplot is not installed (apt-get install gnuplot-nox): the CSV holds the curves\n");
-    return false;
-  }
   const std::string title = fmt::format(
       "MNIST, N_z = {} (tapir): test ELBO (AVB: T's estimate, not a bound) and AIS log p(x) of the decoder", o.latent);
-  const std::string script = (out_dir / "avb_mnist.gp").string();
-  ex::write_text(script, gnuplot_script(methods, window, csv, out, title));
-  const std::string log = script + ".log";
-  const int rc = std::system(fmt::format("gnuplot {} 2> {}", shell_quote(script), shell_quote(log)).c_str());
-  if (rc != 0) {
-    std::ifstream in(log);
-    std::string line, last;  // gnuplot ends its report with the line that says what is wrong
-    while (std::getline(in, line))
-      if (line.find_first_not_of(" \t^") != std::string::npos) last = line;
-    throw Error(fmt::format("gnuplot failed on '{}': {}", script, last.empty() ? "(no message)" : last));
-  }
-  std::remove(log.c_str());
-  std::fprintf(stderr, "tapir: wrote %s\n", out.c_str());
-  return true;
+  return run_gnuplot((out_dir / "avb_mnist.gp").string(), gnuplot_script(methods, window, csv, out, title), out);
 }
 
 }  // namespace tapir::cli

@@ -59,12 +59,16 @@ bool plot_curves(const std::vector<Series>& series, const std::string& out, cons
   const std::string csv = fs::path(out).replace_extension(".csv").string();
   write_text(csv, models::experiments::plot_csv(series));
   std::fprintf(stderr, "tapir: wrote %s\n", csv.c_str());
+  return run_gnuplot(fs::path(out).replace_extension(".gp").string(),
+                     models::experiments::gnuplot_script(series, csv, out, title, axes, lines), out);
+}
+
+bool run_gnuplot(const std::string& script, const std::string& text, const std::string& out) {
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
     std::fprintf(stderr, "tapir: gnuplot is not installed (apt-get install gnuplot-nox): the CSV holds the curves\n");
     return false;
   }
-  const std::string script = fs::path(out).replace_extension(".gp").string();
-  write_text(script, models::experiments::gnuplot_script(series, csv, out, title, axes, lines));
+  write_text(script, text);
   const std::string log = script + ".log";
   const int rc = std::system(fmt::format("gnuplot {} 2> {}", shell_quote(script), shell_quote(log)).c_str());
   if (rc != 0) {

@@ -35,4 +35,9 @@ std::vector<Series> load_series(const std::vector<std::string>& dirs);
 bool plot_curves(const std::vector<Series>& series, const std::string& out, const std::string& title,
                  const PlotAxes& axes = {}, const PlotLines& lines = {});
 
+/// Writes the gnuplot script `text` to `script` and runs it to draw `out`, saying "tapir: wrote OUT" on
+/// stderr. Returns false (saying so) when gnuplot is missing; throws with gnuplot's last line of
+/// complaint when it fails. What plot_curves and the figures with their own scripts draw with.
+bool run_gnuplot(const std::string& script, const std::string& text, const std::string& out);
+
 }  // namespace tapir::cli

@@ -9,14 +9,13 @@
 
 namespace tapir::models::experiments {
 
-namespace {
-
-/// 'text' for gnuplot (a ' inside becomes '').
 std::string gnuplot_quote(const std::string& text) {
   std::string q = "'";
   for (char c : text) q += c == '\'' ? std::string("''") : std::string(1, c);
   return q + "'";
 }
+
+namespace {
 
 /// "text" for gnuplot, where a line break in `text` starts a new line of the title (\n in double quotes).
 std::string gnuplot_lines(const std::string& text) {

@@ -66,6 +66,9 @@ std::string window_note(const std::vector<CurvePoint>& curve, bool test, const P
 /// the band's min and max over seeds; the value itself for one run).
 std::string plot_csv(const std::vector<Series>& series);
 
+/// 'text' for a gnuplot script (a ' inside becomes '').
+std::string gnuplot_quote(const std::string& text);
+
 /// The gnuplot script that draws `csv` (plot_csv's text, written to that path) into the PNG `out`:
 /// legend outside the plot on the right, one entry per line drawn (with window_note's remark), the test
 /// bound's band filled lightly in the series' colour and not listed. A line break in `title` starts a
