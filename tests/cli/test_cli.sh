@@ -140,6 +140,9 @@ head -1 "$tmp/am/avb_mnist.csv" | grep -qx "run,samples,train_elbo,test_elbo,ais
   fail "avb-mnist plot CSV header: $(head -1 "$tmp/am/avb_mnist.csv")"
 [ "$(grep -c '^"\(VAE\|AVB\|AVB + AC\)",300,,,-[0-9.]*$' "$tmp/am/avb_mnist.csv")" -eq 3 ] ||
   fail "avb-mnist plot CSV lacks the AIS rows: $(cat "$tmp/am/avb_mnist.csv")"
+if command -v gnuplot >/dev/null 2>&1; then  # the figure itself, drawn by gnuplot from that CSV
+  [ -s "$tmp/am/avb_mnist.png" ] && [ -s "$tmp/am/avb_mnist.gp" ] || fail "avb-mnist drew no figure (gnuplot is installed)"
+fi
 "$tapir" reproduce avb-mnist --data "$tmp/data" --samples 400 --latent 2 --ais-points 10 --ais-steps 5 --ais-chains 2 \
   --jobs 2 --out "$tmp/am" --progress none >/dev/null 2>"$tmp/err" || fail "reproduce avb-mnist to 400: $(cat "$tmp/err")"
 [ "$(grep -c "^\(vae\|avb\|avb-ac\),\(300\|400\),-[0-9.]*,10,5,2$" "$tmp/am/ais.csv")" -eq 6 ] ||
