@@ -44,15 +44,19 @@ CLI::Validator count_validator(bool positive) {
 
 }  // namespace
 
-const CLI::Validator kPngPath(
-    [](std::string& s) -> std::string {
-      const std::string name = s.substr(s.find_last_of('/') + 1);
-      std::string ext = name.size() > 4 ? name.substr(name.size() - 4) : "";
-      for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (ext != ".png") return fmt::format("'{}' is not a PNG file name (expected NAME.png)", s);
-      return "";
-    },
-    "NAME.png");
+CLI::Validator file_name_with(const std::string& ext, const std::string& kind) {
+  return CLI::Validator(
+      [ext, kind](std::string& s) -> std::string {
+        const std::string name = s.substr(s.find_last_of('/') + 1);
+        std::string got = name.size() > ext.size() ? name.substr(name.size() - ext.size()) : "";
+        for (char& c : got) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (got != ext) return fmt::format("'{}' is not a {} file name (expected NAME{})", s, kind, ext);
+        return "";
+      },
+      "NAME" + ext);
+}
+
+const CLI::Validator kPngPath = file_name_with(".png", "PNG");
 
 CLI::Validator at_most(std::uint64_t limit, const std::string& what) {
   return CLI::Validator(

@@ -19,6 +19,8 @@ extern const CLI::Validator kNonNegative;
 extern const CLI::Validator kCount, kPositiveCount;
 /// A count of at most `limit` (after kCount or kPositiveCount): "'N' is more than LIMIT, the most WHAT allows".
 CLI::Validator at_most(std::uint64_t limit, const std::string& what);
+/// A file name ending in `ext` (".png", ".csv"; any case), else "'S' is not a KIND file name (expected NAME.ext)".
+CLI::Validator file_name_with(const std::string& ext, const std::string& kind);
 /// An output picture's name: NAME.png (so `-o RUN/config.json` or `-o /dev/null` cannot replace a file
 /// that is not a picture).
 extern const CLI::Validator kPngPath;

@@ -26,15 +26,7 @@ struct LatentArgs {
 };
 
 /// A table's name: NAME.csv (so that -o cannot replace a run's files).
-const CLI::Validator kCsvPath(
-    [](std::string& s) -> std::string {
-      const std::string name = s.substr(s.find_last_of('/') + 1);
-      std::string ext = name.size() > 4 ? name.substr(name.size() - 4) : "";
-      for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (ext != ".csv") return fmt::format("'{}' is not a CSV file name (expected NAME.csv)", s);
-      return "";
-    },
-    "NAME.csv");
+const CLI::Validator kCsvPath = file_name_with(".csv", "CSV");
 
 /// The first `n` points of the run's split (all when n ≥ its size), with their labels (none: empty).
 data::Dataset first_points(const ex::RunEncoder& r, const std::string& split, std::size_t n) {
