@@ -9,17 +9,6 @@
 #include <thread>
 #include <vector>
 
-// The BLAS library's thread controls, when the linked library has them (weak: absent → null).
-extern "C" {
-__attribute__((weak)) void openblas_set_num_threads(int);
-__attribute__((weak)) int openblas_get_num_threads();
-__attribute__((weak)) char* openblas_get_corename();
-__attribute__((weak)) void bli_thread_set_num_threads(long);
-__attribute__((weak)) long bli_thread_get_num_threads();
-__attribute__((weak)) int bli_arch_query_id();
-__attribute__((weak)) const char* bli_arch_string(int);
-}
-
 namespace tapir {
 
 namespace {
@@ -75,24 +64,6 @@ void parallel_for(std::size_t tasks, const std::function<void(std::size_t)>& fn)
   work();
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
-}
-
-int blas_threads() {
-  if (openblas_get_num_threads) return openblas_get_num_threads();
-  if (bli_thread_get_num_threads) return static_cast<int>(std::max(1L, bli_thread_get_num_threads()));
-  return 1;
-}
-
-void set_blas_threads(int n) {
-  if (n < 1) n = 1;
-  if (openblas_set_num_threads) openblas_set_num_threads(n);
-  if (bli_thread_set_num_threads) bli_thread_set_num_threads(n);
-}
-
-const char* blas_kernels() {
-  if (openblas_get_corename) return openblas_get_corename();
-  if (bli_arch_query_id && bli_arch_string) return bli_arch_string(bli_arch_query_id());
-  return "unknown";
 }
 
 }  // namespace tapir

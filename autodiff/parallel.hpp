@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <functional>
 
+#include "autodiff/blas.hpp"  // BlasThreadsGuard, for tasks that call BLAS
+
 namespace tapir {
 
 /// Threads tapir's own parallel loops use: set_num_threads(n), else TAPIR_NUM_THREADS, else the
@@ -26,24 +28,5 @@ void set_num_threads(std::size_t n);
 /// of the lowest-numbered throwing task is rethrown after every started task has finished, and tasks
 /// not yet started are skipped.
 void parallel_for(std::size_t tasks, const std::function<void(std::size_t)>& fn);
-
-/// The BLAS library's own thread count (OpenBLAS or BLIS; 1 for a library tapir cannot ask).
-int blas_threads();
-/// Sets it where the library allows (OpenBLAS, BLIS); a no-op otherwise.
-void set_blas_threads(int n);
-/// The name of the BLAS kernels in use, e.g. "SkylakeX" (OpenBLAS) or "skx" (BLIS); "unknown" otherwise.
-const char* blas_kernels();
-
-/// RAII: BLAS on `n` threads for a scope, the previous count restored after.
-class BlasThreadsGuard {
- public:
-  explicit BlasThreadsGuard(int n) : saved_(blas_threads()) { set_blas_threads(n); }
-  ~BlasThreadsGuard() { set_blas_threads(saved_); }
-  BlasThreadsGuard(const BlasThreadsGuard&) = delete;
-  BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
-
- private:
-  int saved_;
-};
 
 }  // namespace tapir

@@ -36,8 +36,8 @@ Sgemm sgemm_fn = nullptr;
 
 /// C (m×n) = alpha op(A) op(B) + beta C, row-major, op(A) m×k, op(B) k×n.
 void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, const float* b, float beta, float* c) {
-  sgemm_fn(RowMajor, ta ? Transposed : NoTrans, tb ? Transposed : NoTrans, m, n, k, alpha, a, ta ? m : k, b,
-           tb ? k : n, beta, c, n);
+  sgemm_fn(RowMajor, ta ? Transposed : NoTrans, tb ? Transposed : NoTrans, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n,
+           beta, c, n);
 }
 
 /// The same product with its rows split across `threads` std::threads (for ta = false: rows of A and
@@ -89,9 +89,12 @@ int main(int argc, char** argv) {
   int threads = 1, reps = 200;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--lib" && i + 1 < argc) lib = argv[++i];
-    else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
+    if (a == "--lib" && i + 1 < argc)
+      lib = argv[++i];
+    else if (a == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (a == "--reps" && i + 1 < argc)
+      reps = std::atoi(argv[++i]);
     else {
       std::fprintf(stderr, "usage: bench_blas --lib PATH [--threads N] [--reps N]\n");
       return 2;
@@ -122,13 +125,12 @@ int main(int argc, char** argv) {
 
   constexpr int B = 100, D = 784, H = 500, Z = 20, R = 10000, S = 1024;
   std::mt19937 g(1);
-  auto x = filled(B * D, g), W1 = filled(D * H, g), W2 = filled(H * Z, g), W3 = filled(H * Z, g),
-       W4 = filled(Z * H, g), W5 = filled(H * D, g), h1 = filled(B * H, g), z = filled(B * Z, g),
-       h2 = filled(B * H, g), dl = filled(B * D, g), dh2 = filled(B * H, g), dmu = filled(B * Z, g),
-       dlv = filled(B * Z, g), o1 = filled(B * H, g), o2 = filled(B * Z, g), o3 = filled(B * Z, g),
-       o4 = filled(B * H, g), o5 = filled(B * D, g), o6 = filled(B * H, g), o7 = filled(B * Z, g),
-       o8 = filled(B * H, g), gW1 = filled(D * H, g), gW2 = filled(H * Z, g), gW3 = filled(H * Z, g),
-       gW4 = filled(Z * H, g), gW5 = filled(H * D, g);
+  auto x = filled(B * D, g), W1 = filled(D * H, g), W2 = filled(H * Z, g), W3 = filled(H * Z, g), W4 = filled(Z * H, g),
+       W5 = filled(H * D, g), h1 = filled(B * H, g), z = filled(B * Z, g), h2 = filled(B * H, g), dl = filled(B * D, g),
+       dh2 = filled(B * H, g), dmu = filled(B * Z, g), dlv = filled(B * Z, g), o1 = filled(B * H, g),
+       o2 = filled(B * Z, g), o3 = filled(B * Z, g), o4 = filled(B * H, g), o5 = filled(B * D, g),
+       o6 = filled(B * H, g), o7 = filled(B * Z, g), o8 = filled(B * H, g), gW1 = filled(D * H, g),
+       gW2 = filled(H * Z, g), gW3 = filled(H * Z, g), gW4 = filled(Z * H, g), gW5 = filled(H * D, g);
   auto zr = filled(std::size_t(R) * Z, g), hr = filled(std::size_t(R) * H, g), lr = filled(std::size_t(R) * D, g);
   auto sa = filled(S * S, g), sb = filled(S * S, g), sc = filled(S * S, g);
 
@@ -162,9 +164,8 @@ int main(int argc, char** argv) {
   set_threads(threads);
   const double t_step = time_ms(reps, [&] { step(1); });
   const double t_decode = time_ms(std::max(5, reps / 20), [&] { decode(1); });
-  const double t_square = time_ms(std::max(5, reps / 20), [&] {
-    gemm(false, false, S, S, S, 1.f, sa.data(), sb.data(), 0.f, sc.data());
-  });
+  const double t_square =
+      time_ms(std::max(5, reps / 20), [&] { gemm(false, false, S, S, S, 1.f, sa.data(), sb.data(), 0.f, sc.data()); });
   double t_step_split = 0, t_decode_split = 0;
   if (threads > 1) {
     set_threads(1);

@@ -6,13 +6,12 @@
 //   (c) sgemm   the 14 sgemm calls the tape makes (same shapes, flags and betas), nothing else.
 // (a) and (b) are checked against each other (loss and all 10 gradients) before anything is timed.
 //
-// Every sgemm, the library's included, goes through __wrap_cblas_sgemm (linker --wrap, see
+// Every sgemm, the library's included, goes through __wrap_ of tapir::blas_sgemm (linker --wrap, see
 // CMakeLists.txt), which adds its wall time to a counter: that splits each step into sgemm time and
 // everything else. __wrap_posix_memalign (xtensor's array allocations) and a replaced operator new count
 // heap allocations per step.
 //
 //   bench_tape [--steps N] [--warmup N] [--threads N] [--only abc] [--seed N]
-#include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
+#include "autodiff/parallel.hpp"
 
 // ---- Instrumentation ------------------------------------------------------------------------------
 
@@ -40,17 +40,15 @@ std::atomic<long long> g_allocs{0};
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 }  // namespace
 
+// tapir::blas_sgemm (autodiff/blas.cpp: every float product, whichever library does it), by its
+// mangled name.
 extern "C" {
-void __real_cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
-                        const blasint m, const blasint n, const blasint k, const float alpha, const float* a,
-                        const blasint lda, const float* b, const blasint ldb, const float beta, float* c,
-                        const blasint ldc);
-void __wrap_cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
-                        const blasint m, const blasint n, const blasint k, const float alpha, const float* a,
-                        const blasint lda, const float* b, const blasint ldb, const float beta, float* c,
-                        const blasint ldc) {
+void __real__ZN5tapir10blas_sgemmEbbmmmfPKfS1_fPf(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
+                                                  float alpha, const float* a, const float* b, float beta, float* c);
+void __wrap__ZN5tapir10blas_sgemmEbbmmmfPKfS1_fPf(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
+                                                  float alpha, const float* a, const float* b, float beta, float* c) {
   const auto t0 = Clock::now();
-  __real_cblas_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  __real__ZN5tapir10blas_sgemmEbbmmmfPKfS1_fPf(ta, tb, m, n, k, alpha, a, b, beta, c);
   g_sgemm_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count(),
                        std::memory_order_relaxed);
   g_sgemm_calls.fetch_add(1, std::memory_order_relaxed);
@@ -332,7 +330,7 @@ double rel_diff(const Array<F>& a, const Array<F>& b) {
                "usage: %s [--steps N] [--warmup N] [--threads N] [--only abc] [--seed N]\n"
                "  --steps N    timed steps per variant (default 200)\n"
                "  --warmup N   untimed steps per variant first (default 20)\n"
-               "  --threads N  openblas_set_num_threads(N) (default: OpenBLAS's own, e.g. OPENBLAS_NUM_THREADS)\n"
+               "  --threads N  BLAS threads (default: the library's own, e.g. OPENBLAS_NUM_THREADS)\n"
                "  --only abc   variants to time: a = tape, b = manual, c = raw sgemm (default abc)\n"
                "  --seed N     seed of data, weights and noise (default 42)\n",
                argv0);
@@ -366,7 +364,7 @@ int main(int argc, char** argv) {
     else
       usage(argv[0], 2);
   }
-  if (threads > 0) openblas_set_num_threads(threads);
+  if (threads > 0) tapir::set_blas_threads(threads);
   const bool run_a = only.find('a') != std::string::npos, run_b = only.find('b') != std::string::npos,
              run_c = only.find('c') != std::string::npos;
 
@@ -374,11 +372,10 @@ int main(int argc, char** argv) {
   const char* env_threads = std::getenv("OPENBLAS_NUM_THREADS");
   fmt::print("bench_tape: VAE {}-{}-{}-{}-{}, batch {}, float32, forward + backward to {} parameters\n", D, H, Z, H, D,
              B, kParams);
-  fmt::print("OpenBLAS: {} threads (OPENBLAS_NUM_THREADS={}{}), core '{}', OPENBLAS_CORETYPE={}\n",
-             openblas_get_num_threads(), env_threads ? env_threads : "(unset)",
-             threads > 0 ? fmt::format(", --threads {}", threads) : std::string(), openblas_get_corename(),
+  fmt::print("BLAS: {} threads (OPENBLAS_NUM_THREADS={}{}), kernels '{}', OPENBLAS_CORETYPE={}\n",
+             tapir::blas_threads(), env_threads ? env_threads : "(unset)",
+             threads > 0 ? fmt::format(", --threads {}", threads) : std::string(), tapir::blas_kernels(),
              coretype ? coretype : "(unset)");
-  fmt::print("          config: {}\n", openblas_get_config());
   fmt::print("steps: {} warm-up + {} timed per variant, in rounds of 10 rotating a, b, c\n\n", warmup, steps);
 
   // Data, weights, noise: all from one seeded generator.
@@ -463,7 +460,7 @@ int main(int argc, char** argv) {
                minimum(r.s->total_ms), median(r.s->sgemm_ms), median(minus(r.s->total_ms, r.s->sgemm_ms)),
                static_cast<double>(r.s->sgemm_calls) / n, static_cast<double>(r.s->allocs) / n);
   }
-  fmt::print("  (sgemm med: time inside cblas_sgemm per step; other med: the rest of the step)\n\n");
+  fmt::print("  (sgemm med: time inside sgemm per step; other med: the rest of the step)\n\n");
   if (run_a && run_b) {
     const double ma = median(sa.total_ms), mb = median(sb.total_ms);
     const double na = median(minus(sa.total_ms, sa.sgemm_ms)), nb = median(minus(sb.total_ms, sb.sgemm_ms));

@@ -1,29 +1,19 @@
-// tapir/autodiff/ops/linalg.cpp — matmul on BLAS; the transposes of backward are BLAS flags.
+// tapir/autodiff/ops/linalg.cpp — matmul on BLAS (autodiff/blas.hpp); the transposes of backward are BLAS flags.
 #include "autodiff/ops/linalg.hpp"
 
-#include <cblas.h>
-
+#include "autodiff/blas.hpp"
 #include "autodiff/ops/op_helpers.hpp"
 
 namespace tapir {
 
-namespace {
-inline CBLAS_TRANSPOSE flag(bool t) { return t ? CblasTrans : CblasNoTrans; }
-inline blasint bi(std::size_t v) { return static_cast<blasint>(v); }
-}  // namespace
-
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
           float beta, float* c) {
-  if (m == 0 || n == 0) return;
-  cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b,
-              tb ? bi(k) : bi(n), beta, c, bi(n));
+  blas_sgemm(ta, tb, m, n, k, alpha, a, b, beta, c);
 }
 
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a, const double* b,
           double beta, double* c) {
-  if (m == 0 || n == 0) return;
-  cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b,
-              tb ? bi(k) : bi(n), beta, c, bi(n));
+  blas_dgemm(ta, tb, m, n, k, alpha, a, b, beta, c);
 }
 
 template <class T>

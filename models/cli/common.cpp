@@ -1,5 +1,7 @@
 #include "models/cli/common.hpp"
 
+#include "autodiff/blas.hpp"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -7,8 +9,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-
-extern "C" __attribute__((weak)) void openblas_set_num_threads(int);
 
 namespace tapir::cli {
 
@@ -94,8 +94,6 @@ int interrupted(const std::string& how) {
   return 130;
 }
 
-void set_blas_threads(int n) {
-  if (openblas_set_num_threads) openblas_set_num_threads(n);
-}
+void set_blas_threads(int n) { tapir::set_blas_threads(n); }
 
 }  // namespace tapir::cli

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "autodiff/blas.hpp"
 #include "models/cli/commands.hpp"
 
 namespace {
@@ -28,7 +29,7 @@ int main_checked(int argc, char** argv) {
   CLI::App app{"tapir: reverse-mode autodiff and variational-inference models (AEVB) over xtensor"};
   app.require_subcommand(1);
   app.fallthrough();  // --progress may come anywhere on the line (subcommands inherit this)
-  app.set_version_flag("--version", "tapir 0.1.0");
+  app.set_version_flag("--version", [] { return "tapir 0.1.0\nBLAS: " + tapir::blas_summary(); });
   Globals globals;
   app.add_option("--progress", globals.progress, "auto | bar | lines | none")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))

@@ -193,15 +193,18 @@ void Adagrad<T>::step() {
     const Array<T>& grad = p.grad();
     Array<T>& s = sum_[i];
     check_shape("adagrad", i, p, s);
-    auto update = [&](const auto& g) {
-      xt::noalias(s) = s + g * g;                                  // s ← s + g²
-      xt::noalias(theta) = theta - clr * g / (xt::sqrt(s) + eps);  // θ ← θ − γ̃ g / (√s + ε)
-    };
+    // One pass over θ, ∇ and s (the hot loop of every AEVB step: 0.8 M parameters in the paper's MNIST
+    // model), the same operations in the same order as the equations, so the same bits as two passes.
     const T lambda = decay_for(p, options_.weight_decay, options_.decay_matrices_only);
-    if (lambda != 0)
-      update(grad + lambda * theta);  // g = ∇f(θ) + λ θ
-    else
-      update(grad);
+    T* th = theta.data();
+    T* acc = s.data();
+    const T* gr = grad.data();
+    const std::size_t n = theta.size();
+    for (std::size_t j = 0; j < n; ++j) {
+      const T g = lambda != 0 ? gr[j] + lambda * th[j] : gr[j];  // g = ∇f(θ) + λ θ
+      acc[j] = acc[j] + g * g;                                   // s ← s + g²
+      th[j] = th[j] - clr * g / (std::sqrt(acc[j]) + eps);       // θ ← θ − γ̃ g / (√s + ε)
+    }
   }
 }
 

@@ -1,0 +1,178 @@
+// tapir/autodiff/blas.cpp — see blas.hpp: the product library, chosen once at the first use.
+#include "autodiff/blas.hpp"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+#include <strings.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "autodiff/array.hpp"
+
+// CBLAS as linked (OpenBLAS's LP64 interface: int indices; the enums are ints).
+extern "C" {
+void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
+// OpenBLAS's extensions, when the linked library is OpenBLAS (weak: null otherwise).
+__attribute__((weak)) void openblas_set_num_threads(int);
+__attribute__((weak)) int openblas_get_num_threads();
+__attribute__((weak)) char* openblas_get_corename();
+}
+
+namespace tapir {
+
+namespace {
+
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+using Sgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+using Dgemm = void (*)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*,
+                       int);
+
+struct Backend {
+  Sgemm sgemm = &cblas_sgemm;
+  Dgemm dgemm = &cblas_dgemm;
+  const char* library = "BLAS";
+  std::string kernels = "unknown";
+  std::string why;
+  // BLIS's thread controls when BLIS does the products.
+  void (*bli_set_threads)(long) = nullptr;
+  long (*bli_get_threads)() = nullptr;
+};
+
+bool equals_ignoring_case(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
+
+/// OpenBLAS's x86-64 cores with AVX2 kernels.
+bool openblas_core_has_avx2(const std::string& core) {
+  for (const char* c : {"Haswell", "SkylakeX", "Cooperlake", "SapphireRapids", "Zen", "Excavator"})
+    if (equals_ignoring_case(core, c)) return true;
+  return false;
+}
+
+bool cpu_has_avx2_fma() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+/// BLIS from Debian's libblis4-pthread (else whichever libblis.so.4 the loader finds), or false.
+bool load_blis(Backend& b, std::string& error) {
+  void* h = dlopen("/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (!h) h = dlopen("libblis.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char* e = dlerror();
+    error = e ? e : "libblis.so.4 not found";
+    return false;
+  }
+  auto s = reinterpret_cast<Sgemm>(dlsym(h, "cblas_sgemm"));
+  auto d = reinterpret_cast<Dgemm>(dlsym(h, "cblas_dgemm"));
+  if (!s || !d) {
+    error = "libblis.so.4 has no CBLAS interface (cblas_sgemm, cblas_dgemm)";
+    return false;
+  }
+  b.sgemm = s;
+  b.dgemm = d;
+  b.library = "BLIS";
+  b.bli_set_threads = reinterpret_cast<void (*)(long)>(dlsym(h, "bli_thread_set_num_threads"));
+  b.bli_get_threads = reinterpret_cast<long (*)()>(dlsym(h, "bli_thread_get_num_threads"));
+  auto query = reinterpret_cast<int (*)()>(dlsym(h, "bli_arch_query_id"));
+  auto name = reinterpret_cast<const char* (*)(int)>(dlsym(h, "bli_arch_string"));
+  if (query && name) b.kernels = name(query());
+  // BLIS runs on one thread unless told; OpenBLAS on every core (or OPENBLAS_NUM_THREADS): keep the
+  // thread count the user gets from OpenBLAS unless BLIS's own variable says otherwise.
+  if (b.bli_set_threads && !std::getenv("BLIS_NUM_THREADS"))
+    b.bli_set_threads(openblas_get_num_threads ? openblas_get_num_threads() : 1);
+  return true;
+}
+
+Backend choose() {
+  Backend b;
+  const bool openblas = openblas_get_corename != nullptr;
+  if (openblas) {
+    b.library = "OpenBLAS";
+    b.kernels = openblas_get_corename();
+  }
+  const char* env = std::getenv("TAPIR_BLAS");
+  const std::string mode = env && *env ? env : "auto";
+  std::string error;
+  if (equals_ignoring_case(mode, "openblas")) {
+    b.why = "TAPIR_BLAS=openblas";
+  } else if (equals_ignoring_case(mode, "blis")) {
+    if (!load_blis(b, error))
+      throw Error(
+          fmt::format("TAPIR_BLAS=blis, but BLIS cannot be loaded ({}): install libblis4-pthread, or unset "
+                      "TAPIR_BLAS",
+                      error));
+    b.why = "TAPIR_BLAS=blis";
+  } else if (equals_ignoring_case(mode, "auto")) {
+    if (openblas && !openblas_core_has_avx2(b.kernels) && cpu_has_avx2_fma()) {
+      const std::string slow = b.kernels;
+      if (load_blis(b, error))
+        b.why = fmt::format(
+            "instead of OpenBLAS's {} kernels on a CPU with AVX2 (OPENBLAS_CORETYPE=Haswell or "
+            "TAPIR_BLAS=openblas keep OpenBLAS)",
+            slow);
+      else
+        b.why = fmt::format(
+            "OpenBLAS chose its {} kernels on a CPU with AVX2: set OPENBLAS_CORETYPE=Haswell, or install "
+            "libblis4-pthread",
+            slow);
+    }
+  } else {
+    throw Error(fmt::format("TAPIR_BLAS='{}' is not a choice: use openblas, blis or auto", mode));
+  }
+  return b;
+}
+
+Backend& backend() {
+  static Backend b = choose();
+  return b;
+}
+
+int flag(bool t) { return t ? kTrans : kNoTrans; }
+int bi(std::size_t v) { return static_cast<int>(v); }
+
+}  // namespace
+
+void blas_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+                const float* b, float beta, float* c) {
+  if (m == 0 || n == 0) return;
+  backend().sgemm(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b,
+                  tb ? bi(k) : bi(n), beta, c, bi(n));
+}
+
+void blas_dgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
+                const double* b, double beta, double* c) {
+  if (m == 0 || n == 0) return;
+  backend().dgemm(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b,
+                  tb ? bi(k) : bi(n), beta, c, bi(n));
+}
+
+const char* blas_library() { return backend().library; }
+const char* blas_kernels() { return backend().kernels.c_str(); }
+
+std::string blas_summary() {
+  const Backend& b = backend();
+  std::string s = fmt::format("{} ({} kernels, {} threads)", b.library, b.kernels, blas_threads());
+  if (!b.why.empty()) s += ": " + b.why;
+  return s;
+}
+
+int blas_threads() {
+  const Backend& b = backend();
+  if (b.bli_get_threads) return static_cast<int>(std::max(1L, b.bli_get_threads()));
+  if (openblas_get_num_threads) return openblas_get_num_threads();
+  return 1;
+}
+
+void set_blas_threads(int n) {
+  if (n < 1) n = 1;
+  Backend& b = backend();
+  if (b.bli_set_threads) b.bli_set_threads(n);
+  if (openblas_set_num_threads) openblas_set_num_threads(n);  // the factorisations' library
+}
+
+}  // namespace tapir

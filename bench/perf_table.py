@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""tapir's performance in one table, every ratio measured in this run: the paper's MNIST epoch against
+PyTorch and against the raw sgemm time of the same products, the tape's overhead, `tapir eval` with
+K = 5000 against its product floor, and peak memory — for OPENBLAS_CORETYPE unset and Haswell.
+
+    python3 bench/perf_table.py --build build --data data/mnist [--baseline OLD/tapir] [--rounds 3]
+
+What each row is (medians over rounds; runs interleaved so drift hits every column alike):
+- epoch: seconds of training steps per epoch of `tapir train vae` (784-500-20-500-784, tanh, Bernoulli,
+  M = 100, Adagrad, float32; curve.csv's seconds, evaluation excluded) and of bench/vae_torch.py
+  (PyTorch, 1 intra-op thread: its best here), every epoch but each run's first;
+- raw sgemm: bench_tape's variant (c), only the 14 cblas_sgemm calls of a step, x 600 steps;
+- tape / manual: bench_tape's (a) tape step against (b) the same step written by hand, 1 and 2 threads;
+- eval: `tapir eval --limit N -k 5000` wall time on the first N test images of a run trained here for
+  one epoch; its floor: N x K decoder passes (20→500→784) at the speed bench_blas measures for those
+  products (10 000 rows) with the same library on 2 threads;
+- peak RSS: from wait4.
+Threads: OPENBLAS_NUM_THREADS=2 for both (tapir's default on 2 cores); --baseline adds an older tapir.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from compare_torch import run, tapir_epochs, torch_epochs  # noqa: E402
+
+DECODER_FLOP = 2 * (20 * 500 + 500 * 784)  # per importance sample
+
+
+def env_for(coretype, threads=2):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    if coretype != "unset":
+        env["OPENBLAS_CORETYPE"] = coretype
+    env.update(OPENBLAS_NUM_THREADS=str(threads), BLIS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    return env
+
+
+def bench_tape(path, env, threads):
+    out = subprocess.run([path, "--threads", str(threads), "--steps", "200"], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    ms = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\((a|b|c)\) [a-z ]+?\s+([0-9.]+)", out, re.M)}
+    kernels = re.search(r"kernels '([^']*)'", out)
+    return ms, kernels.group(1) if kernels else "?"
+
+
+def blas_library(tapir):
+    """The BLAS shared library the tapir binary loads (ldd)."""
+    out = subprocess.run(["ldd", tapir], capture_output=True, text=True).stdout
+    for lib in ("libopenblas", "libblis", "libblas"):
+        m = re.search(rf"{lib}[^ ]* => (\S+)", out)
+        if m:
+            return os.path.realpath(m.group(1))
+    sys.exit(f"perf_table: cannot tell which BLAS {tapir} uses (ldd)")
+
+
+def eval_seconds(tapir, run_dir, limit, k, env):
+    t0 = time.monotonic()
+    out, rss = run([tapir, "eval", run_dir, "--split", "test", "--limit", str(limit), "-k", str(k)], env)
+    return time.monotonic() - t0, rss, json.loads(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", required=True, help="tapir's build directory (tapir, bench/bench_tape, bench/bench_blas)")
+    ap.add_argument("--data", required=True, help="directory with MNIST's IDX files")
+    ap.add_argument("--baseline", help="an older tapir binary to time beside this one")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--eval-limit", type=int, default=200, help="test images for the K = 5000 evaluation")
+    ap.add_argument("--coretypes", default="unset,Haswell")
+    ap.add_argument("--python", default="/usr/bin/python3", help="the Python that has torch (Debian's)")
+    args = ap.parse_args()
+    tapir = os.path.join(args.build, "tapir")
+    tape_bench = os.path.join(args.build, "bench", "bench_tape")
+    blas_bench = os.path.join(args.build, "bench", "bench_blas")
+    for p in (tapir, tape_bench, blas_bench):
+        if not os.access(p, os.X_OK):
+            sys.exit(f"perf_table: {p} is missing: cmake --build {args.build} --target tapir_cli bench_tape bench_blas")
+    lib = blas_library(tapir)
+    coretypes = args.coretypes.split(",")
+    k = 5000
+    peers = {"tapir": tapir}
+    if args.baseline:
+        peers["baseline"] = args.baseline
+    r = {ct: {} for ct in coretypes}
+
+    def add(ct, key, value):
+        r[ct].setdefault(key, []).append(value)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "model")
+        run([tapir, "train", "vae", "--dataset", "mnist", "--data", args.data, "--out", model, "--samples", "60000",
+             "--eval-every", "60000", "--train-eval-size", "1000", "--seed", "1", "--progress", "none"], env_for("unset"))
+        targs = argparse.Namespace(tapir=tapir, data=args.data, epochs=args.epochs, python=args.python)
+        for rnd in range(args.rounds):
+            for ct in coretypes:
+                env = env_for(ct)
+                for name, binary in peers.items():
+                    targs.tapir = binary
+                    t, m = tapir_epochs(targs, env, rnd)
+                    add(ct, f"{name}_epoch", statistics.median(t[1:]))
+                    add(ct, f"{name}_rss", m)
+                    s, m, _ = eval_seconds(binary, model, args.eval_limit, k, env)
+                    add(ct, f"{name}_eval", s)
+                    add(ct, f"{name}_eval_rss", m)
+                t, m = torch_epochs(targs, env, 1, rnd)
+                add(ct, "torch_epoch", statistics.median(t[1:]))
+                add(ct, "torch_rss", m)
+                for threads in (1, 2):
+                    ms, kernels = bench_tape(tape_bench, env_for(ct, threads), threads)
+                    add(ct, f"tape_{threads}", ms["a"] / ms["b"])
+                    if threads == 2:
+                        add(ct, "raw_step_ms", ms["c"])
+                r[ct]["kernels"] = kernels
+                out = subprocess.run([blas_bench, "--lib", lib, "--threads", "2", "--reps", "100"], env=env,
+                                     capture_output=True, text=True, check=True).stdout
+                add(ct, "decode_row_s", json.loads(out)["decode_ms"] * 1e-3 / 10000)
+                print(f"round {rnd + 1} CORETYPE={ct}: " + ", ".join(
+                    f"{key} {v[-1]:.4g}" for key, v in r[ct].items() if isinstance(v, list)), file=sys.stderr, flush=True)
+
+    med = lambda ct, key: statistics.median(r[ct][key])
+    rows = [("BLAS kernels (tapir)", lambda ct: r[ct]["kernels"])]
+    rows.append(("tapir s/epoch", lambda ct: f"{med(ct, 'tapir_epoch'):.2f}"))
+    if args.baseline:
+        rows.append(("baseline tapir s/epoch", lambda ct: f"{med(ct, 'baseline_epoch'):.2f}"))
+    rows += [
+        ("PyTorch s/epoch (1 intra-op thread)", lambda ct: f"{med(ct, 'torch_epoch'):.2f}"),
+        ("**tapir / PyTorch** (goal ≤ 0.5)", lambda ct: f"**{med(ct, 'tapir_epoch') / med(ct, 'torch_epoch'):.2f}**"),
+        ("raw sgemm s per epoch (600 × 14 products)", lambda ct: f"{med(ct, 'raw_step_ms') * 0.6:.2f}"),
+        ("**tapir epoch / raw sgemm** (goal ≤ 1.25)",
+         lambda ct: f"**{med(ct, 'tapir_epoch') / (med(ct, 'raw_step_ms') * 0.6):.2f}**"),
+        ("tape / manual step, 1 thread (goal ≤ 1.02)", lambda ct: f"{med(ct, 'tape_1'):.3f}"),
+        ("tape / manual step, 2 threads (goal ≤ 1.02)", lambda ct: f"{med(ct, 'tape_2'):.3f}"),
+        (f"tapir eval K = {k}, {args.eval_limit} test images, s", lambda ct: f"{med(ct, 'tapir_eval'):.1f}"),
+    ]
+    if args.baseline:
+        rows.append((f"baseline eval, s", lambda ct: f"{med(ct, 'baseline_eval'):.1f}"))
+    rows += [
+        ("its product floor (decoder sgemm on 2 threads), s",
+         lambda ct: f"{med(ct, 'decode_row_s') * args.eval_limit * k:.1f}"),
+        ("**eval / floor** (goal ≤ 1.5)",
+         lambda ct: f"**{med(ct, 'tapir_eval') / (med(ct, 'decode_row_s') * args.eval_limit * k):.2f}**"),
+        ("eval peak RSS MB (goal < 1000)", lambda ct: f"{max(r[ct]['tapir_eval_rss']):.0f}"),
+        ("training peak RSS MB: tapir", lambda ct: f"{max(r[ct]['tapir_rss']):.0f}"),
+    ]
+    if args.baseline:
+        rows.append(("training peak RSS MB: baseline", lambda ct: f"{max(r[ct]['baseline_rss']):.0f}"))
+    rows += [
+        ("training peak RSS MB: PyTorch", lambda ct: f"{max(r[ct]['torch_rss']):.0f}"),
+        ("**tapir / PyTorch RSS** (goal ≤ 0.35)",
+         lambda ct: f"**{max(r[ct]['tapir_rss']) / max(r[ct]['torch_rss']):.2f}**"),
+    ]
+    print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, tapir's BLAS {lib}, OPENBLAS_NUM_THREADS=2, "
+          f"{args.rounds} rounds x {args.epochs} epochs (medians)\n")
+    print("| | " + " | ".join(f"OPENBLAS_CORETYPE={ct}" for ct in coretypes) + " |")
+    print("|---|" + "---:|" * len(coretypes))
+    for label, f in rows:
+        print(f"| {label} | " + " | ".join(f(ct) for ct in coretypes) + " |")
+
+
+if __name__ == "__main__":
+    main()
