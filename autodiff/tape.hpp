@@ -14,9 +14,11 @@
 //   tape step refers to it; gradients accumulate across backward calls until zero_grad().
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -96,12 +98,84 @@ class Parameter {
 
 namespace detail {
 
+/// A `void()` callable, stored inside the object when it fits (an op's backward closure captures a few
+/// Vars and scalars: it does) and on the heap otherwise. Node slots are reused across steps, so a
+/// training step's closures allocate nothing (std::function would allocate for most of them).
+class Closure {
+ public:
+  Closure() = default;
+  Closure(const Closure&) = delete;
+  Closure& operator=(const Closure&) = delete;
+  Closure(Closure&& o) noexcept { take(o); }
+  Closure& operator=(Closure&& o) noexcept {
+    if (this != &o) {
+      reset();
+      take(o);
+    }
+    return *this;
+  }
+  ~Closure() { reset(); }
+  Closure& operator=(std::nullptr_t) {
+    reset();
+    return *this;
+  }
+  template <class F, class D = std::decay_t<F>,
+            class = std::enable_if_t<!std::is_same_v<D, Closure> && !std::is_same_v<D, std::nullptr_t>>>
+  Closure& operator=(F&& f) {
+    reset();
+    if constexpr (fits<D>) {
+      new (static_cast<void*>(buf_)) D(std::forward<F>(f));
+      ops_ = &kInlineOps<D>;
+    } else {
+      *reinterpret_cast<D**>(buf_) = new D(std::forward<F>(f));
+      ops_ = &kHeapOps<D>;
+    }
+    return *this;
+  }
+  explicit operator bool() const { return ops_ != nullptr; }
+  void operator()() { ops_->call(buf_); }
+
+ private:
+  static constexpr std::size_t kSize = 112;
+  template <class D>
+  static constexpr bool fits = sizeof(D) <= kSize &&
+                               alignof(D) <= alignof(std::max_align_t) && std::is_nothrow_move_constructible_v<D>;
+  struct Ops {
+    void (*call)(void*);
+    void (*destroy)(void*);
+    void (*move)(void* from, void* to);  // move-constructs at `to`, destroys `from`
+  };
+  template <class D>
+  static constexpr Ops kInlineOps = {[](void* p) { (*static_cast<D*>(p))(); },
+                                     [](void* p) { static_cast<D*>(p)->~D(); },
+                                     [](void* from, void* to) {
+                                       new (to) D(std::move(*static_cast<D*>(from)));
+                                       static_cast<D*>(from)->~D();
+                                     }};
+  template <class D>
+  static constexpr Ops kHeapOps = {[](void* p) { (**static_cast<D**>(p))(); },
+                                   [](void* p) { delete *static_cast<D**>(p); },
+                                   [](void* from, void* to) { *static_cast<D**>(to) = *static_cast<D**>(from); }};
+  void reset() {
+    if (ops_) ops_->destroy(buf_);
+    ops_ = nullptr;
+  }
+  void take(Closure& o) {
+    if (!o.ops_) return;
+    o.ops_->move(o.buf_, buf_);
+    ops_ = o.ops_;
+    o.ops_ = nullptr;
+  }
+  alignas(std::max_align_t) unsigned char buf_[kSize];
+  const Ops* ops_ = nullptr;
+};
+
 template <class T>
 struct Node {
   Array<T> value;  // the op's output (unused for parameter leaves)
   Array<T> grad;   // d(root)/d(value); valid this backward pass when has_grad
   Parameter<T>* param = nullptr;
-  std::function<void()> backward;
+  Closure backward;
   const char* op = "";
   std::string label;
   bool requires_grad = false;

@@ -114,7 +114,8 @@ void logsumexp_loop(const T* x, const AxisSplit& sp, T* out) {
     return;
   }
   max_loop(x, sp, out);
-  std::vector<T> acc(sp.inner);
+  thread_local std::vector<T> acc;  // scratch, kept between calls: no allocation per step
+  acc.resize(sp.inner);
   for (std::size_t o = 0; o < sp.outer; ++o) {
     T* dst = out + o * sp.inner;
     std::fill(acc.begin(), acc.end(), T(0));
