@@ -60,8 +60,11 @@ bool cpu_has_avx2_fma() {
 
 /// BLIS from Debian's libblis4-pthread (else whichever libblis.so.4 the loader finds), or false.
 bool load_blis(Backend& b, std::string& error) {
-  void* h = dlopen("/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (!h) h = dlopen("libblis.so.4", RTLD_NOW | RTLD_LOCAL);
+  // RTLD_DEEPBIND: BLIS's cblas_sgemm calls sgemm_, which the process already has from OpenBLAS; without
+  // it BLIS's CBLAS layer would hand every product straight back to OpenBLAS.
+  const int flags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+  void* h = dlopen("/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4", flags);
+  if (!h) h = dlopen("libblis.so.4", flags);
   if (!h) {
     const char* e = dlerror();
     error = e ? e : "libblis.so.4 not found";
