@@ -159,10 +159,15 @@ B sigmoid_slope_batch(const B& x) {
   return e / ((B(1) + e) * (B(1) + e));
 }
 
-/// v's data broadcast to `shape`: v itself when the shapes agree, else a copy in `storage`.
+/// v's data broadcast to `shape` (which v broadcasts to): v itself when the broadcast only adds
+/// leading or size-1 axes — the same number of elements, so the same row-major layout (a (B, D) batch
+/// against (1, B, D) logits) — else a copy in `storage`.
 template <class T>
 const T* broadcast_data(const Array<T>& v, const Shape& shape, Array<T>& storage) {
   if (v.shape() == shape) return v.data();
+  std::size_t n = 1;
+  for (std::size_t d : shape) n *= d;
+  if (n == v.size()) return v.data();
   storage = xt::broadcast(v, shape);
   return storage.data();
 }
