@@ -8,6 +8,8 @@ packages=(
   xtl-dev libxsimd-dev xtensor-dev libxtensor-blas-dev
   doctest-dev libfmt-dev libopenblas-dev liblapacke-dev
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
+  # BLIS: the matrix products' library when OpenBLAS does not recognise the CPU (autodiff/blas.hpp)
+  libblis4-pthread
   # fetch_data.sh (curl, certificates) and the figures of `tapir plot` / `tapir reproduce` (gnuplot)
   curl ca-certificates gnuplot-nox
   # the fuzzers (scripts/fuzz.sh): clang, libFuzzer's runtime (only recommended by clang), lld
