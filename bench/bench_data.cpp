@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <new>
 #include <string>
 #include <vector>
@@ -95,6 +96,9 @@ int main(int argc, char** argv) try {
     data::binarize_dynamic(p.x, p.pixels, p.xb);
   };
   const auto by_bytes = [&](Path& p) { data::gather_binarized(bytes, p.idx, p.pixels, p.xb); };
+  // Without binarisation (Frey Face, thresholded MNIST): the gather alone.
+  const auto gather_floats = [&](Path& p) { data::gather_rows(floats, p.idx, p.xb); };
+  const auto gather_bytes = [&](Path& p) { data::gather_rows(bytes, p.idx, p.xb); };
 
   // The same draws, batch by batch, over a first epoch (which also warms the buffers up).
   Path a, b;
@@ -112,28 +116,36 @@ int main(int argc, char** argv) try {
   if (mismatches) throw std::runtime_error(fmt::format("{} of {} batches differ", mismatches, batches.size()));
   batches.clear();
 
-  std::vector<double> ms_a, ms_b;
-  long long allocs_a = 0, allocs_b = 0;
-  for (std::size_t r = 0; r < rounds; ++r) {
-    long long before = g_allocs.load();
-    auto t0 = Clock::now();
-    epoch(a, order_a, by_floats);
-    ms_a.push_back(ms_since(t0));
-    allocs_a += g_allocs.load() - before;
-    before = g_allocs.load();
-    t0 = Clock::now();
-    epoch(b, order_b, by_bytes);
-    ms_b.push_back(ms_since(t0));
-    allocs_b += g_allocs.load() - before;
-  }
+  struct Variant {
+    const char* name;
+    Path* path;
+    Rng* order;
+    std::function<void(Path&)> f;
+    double mb;
+    std::vector<double> ms;
+    long long allocs = 0;
+  };
+  Path c = a, d = b;
+  Rng order_c(seed + 2), order_d(seed + 2);
+  std::vector<Variant> variants = {
+      {"(a) floats: gather + binarize", &a, &order_a, by_floats, floats.size() * 4 / 1e6, {}},
+      {"(b) bytes: gather_binarized", &b, &order_b, by_bytes, bytes.pixels.size() / 1e6, {}},
+      {"(a') floats: gather only", &c, &order_c, gather_floats, floats.size() * 4 / 1e6, {}},
+      {"(b') bytes: gather only", &d, &order_d, gather_bytes, bytes.pixels.size() / 1e6, {}}};
+  for (std::size_t r = 0; r < rounds; ++r)
+    for (Variant& v : variants) {
+      const long long before = g_allocs.load();
+      const auto t0 = Clock::now();
+      epoch(*v.path, *v.order, v.f);
+      v.ms.push_back(ms_since(t0));
+      v.allocs += g_allocs.load() - before;
+    }
   const double steps = double(rounds * (kN / kBatch));
-  fmt::print("data path per epoch (60 000 x 784, M = 100, dynamic binarisation; {} rounds, same draws checked)\n",
-             rounds);
+  fmt::print("data path per epoch (60 000 x 784, M = 100; {} rounds, same draws checked)\n", rounds);
   fmt::print("{:<34} {:>10} {:>10} {:>12} {:>15}\n", "", "median ms", "min ms", "data set MB", "allocs / step");
-  fmt::print("{:<34} {:>10.1f} {:>10.1f} {:>12.1f} {:>15.2f}\n", "(a) floats: gather + binarize", median(ms_a),
-             *std::min_element(ms_a.begin(), ms_a.end()), floats.size() * 4 / 1e6, double(allocs_a) / steps);
-  fmt::print("{:<34} {:>10.1f} {:>10.1f} {:>12.1f} {:>15.2f}\n", "(b) bytes: gather_binarized", median(ms_b),
-             *std::min_element(ms_b.begin(), ms_b.end()), bytes.pixels.size() / 1e6, double(allocs_b) / steps);
+  for (const Variant& v : variants)
+    fmt::print("{:<34} {:>10.1f} {:>10.1f} {:>12.1f} {:>15.2f}\n", v.name, median(v.ms),
+               *std::min_element(v.ms.begin(), v.ms.end()), v.mb, double(v.allocs) / steps);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench_data: %s\n", e.what());

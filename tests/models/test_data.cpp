@@ -179,7 +179,7 @@ TEST_CASE("MAT level-5 matrices, plain and compressed; Frey Face's layout and sp
 
 TEST_CASE("binarisation: threshold and dynamic") {
   Dataset d;
-  d.rows = 1, d.cols = 3;  // two images of 1 × 3 pixels
+  d.rows = 1, d.cols = 3;                  // two images of 1 × 3 pixels
   d.pixels = {26, 153, 127, 230, 0, 255};  // 0.10, 0.60, 0.498, 0.90, 0, 1
   binarize_threshold(d);
   CHECK(d.x() == Array<float>({{0.f, 1.f, 0.f}, {1.f, 0.f, 1.f}}));
@@ -235,9 +235,10 @@ TEST_CASE("bytes give bit for bit the floats the loaders converted to before (b 
   REQUIRE(d.pixels.size() == 256);
   const Array<float> x = d.x(), head = d.first(3);
   Array<float> gathered;
-  gather_rows(d, {3, 0}, gathered);
+  const std::vector<std::size_t> order = {3, 0, 2, 1};
+  gather_rows(d, order, gathered);
   CHECK(head.shape() == Shape{3, 64});
-  CHECK(gathered.shape() == Shape{2, 64});
+  CHECK(gathered.shape() == Shape{4, 64});
   for (std::size_t b = 0; b < 256; ++b) {
     CAPTURE(b);
     const float old = static_cast<float>(b) / 255.0f;  // the loaders' conversion before bytes
@@ -245,8 +246,8 @@ TEST_CASE("bytes give bit for bit the floats the loaders converted to before (b 
     CHECK(bits(x.data()[b]) == bits(old));
     CHECK(bits(d.value(b / 64, b % 64)) == bits(old));
     if (b < 3 * 64) CHECK(bits(head.data()[b]) == bits(old));
-    if (b < 64) CHECK(bits(gathered(1, b)) == bits(old));
-    if (b >= 3 * 64) CHECK(bits(gathered(0, b - 3 * 64)) == bits(old));
+    const auto row = std::find(order.begin(), order.end(), b / 64) - order.begin();
+    CHECK(bits(gathered(static_cast<std::size_t>(row), b % 64)) == bits(old));
   }
   CHECK(bits(d.value(0, 1)) == 0x3B808081u);  // 1/255 rounded to float
   CHECK(bits(d.value(2, 0)) == 0x3F008081u);  // 128/255
@@ -256,6 +257,11 @@ TEST_CASE("bytes give bit for bit the floats the loaders converted to before (b 
   const Array<float> tx = t.x();
   for (std::size_t b = 0; b < 256; ++b) CHECK(tx.data()[b] == (static_cast<float>(b) / 255.0f > 0.5f ? 1.0f : 0.0f));
   CHECK(t.pixels == d.pixels);  // only the table changed
+  gather_rows(t, order, gathered);
+  for (std::size_t b = 0; b < 256; ++b) {
+    const auto row = std::find(order.begin(), order.end(), b / 64) - order.begin();
+    CHECK(gathered(static_cast<std::size_t>(row), b % 64) == tx.data()[b]);
+  }
   const Dataset bin = load_binarized_mnist(dir.path.string(), Split::test);
   const Array<float> bx = bin.x();
   for (std::size_t i = 0; i < 784; ++i) CHECK(bx.data()[i] == (i % 256 ? 1.0f : 0.0f));
