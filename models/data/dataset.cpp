@@ -59,13 +59,23 @@ void convert_rows(const Dataset& d, const std::vector<std::size_t>& indices, Arr
     for (std::size_t j = 0; j < dim; ++j) *o++ = f(p[j]);
   }
 }
+/// A grey level computed: the division grey_levels() holds, which the compiler vectorises (a table
+/// lookup per pixel does not).
+inline float grey_value(std::uint8_t b) { return static_cast<float>(b) / 255.0f; }
 }  // namespace
 
 Levels grey_levels() {
   Levels l;
-  for (std::size_t b = 0; b < 256; ++b) l[b] = static_cast<float>(b) / 255.0f;
+  for (std::size_t b = 0; b < 256; ++b) l[b] = grey_value(static_cast<std::uint8_t>(b));
   return l;
 }
+
+namespace {
+bool is_grey(const Levels& levels) {
+  static const Levels grey = grey_levels();
+  return levels == grey;
+}
+}  // namespace
 
 Levels binary_levels() {
   Levels l;
@@ -78,7 +88,10 @@ Array<float> Dataset::x() const { return first(size()); }
 Array<float> Dataset::first(std::size_t n) const {
   n = std::min(n, size());
   Array<float> out = Array<float>::from_shape({n, dim()});
-  for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = levels[pixels[i]];
+  if (is_grey(levels))
+    for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = grey_value(pixels[i]);
+  else
+    for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = levels[pixels[i]];
   return out;
 }
 
@@ -238,9 +251,8 @@ void gather_rows(const Array<float>& x, const std::vector<std::size_t>& indices,
 }
 
 void gather_rows(const Dataset& d, const std::vector<std::size_t>& indices, Array<float>& out) {
-  static const Levels grey = grey_levels();
-  if (d.levels == grey)  // the same division the table holds, but one the compiler vectorises
-    convert_rows(d, indices, out, "gather_rows", [](std::uint8_t b) { return static_cast<float>(b) / 255.0f; });
+  if (is_grey(d.levels))
+    convert_rows(d, indices, out, "gather_rows", grey_value);
   else
     convert_rows(d, indices, out, "gather_rows", [&](std::uint8_t b) { return d.levels[b]; });
 }
