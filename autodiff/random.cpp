@@ -15,7 +15,6 @@ std::uint64_t splitmix64(std::uint64_t& x) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
 void Rng::seed(std::uint64_t seed) {
@@ -24,21 +23,6 @@ void Rng::seed(std::uint64_t seed) {
   state_.has_spare = false;
   state_.spare = 0;
 }
-
-std::uint64_t Rng::next_u64() {
-  auto& s = state_.s;
-  const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
-  const std::uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
-
-double Rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
 double Rng::normal() {
   if (state_.has_spare) {
@@ -110,10 +94,15 @@ Array<T> bernoulli(Rng& rng, const Shape& shape, T p) {
   return a;
 }
 
+void permutation(Rng& rng, std::size_t n, std::vector<std::size_t>& out) {
+  out.resize(n);
+  std::iota(out.begin(), out.end(), std::size_t(0));
+  for (std::size_t i = n; i > 1; --i) std::swap(out[i - 1], out[rng.below(i)]);
+}
+
 std::vector<std::size_t> permutation(Rng& rng, std::size_t n) {
-  std::vector<std::size_t> p(n);
-  std::iota(p.begin(), p.end(), std::size_t(0));
-  for (std::size_t i = n; i > 1; --i) std::swap(p[i - 1], p[rng.below(i)]);
+  std::vector<std::size_t> p;
+  permutation(rng, n, p);
   return p;
 }
 

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "autodiff/array.hpp"
 
@@ -26,10 +27,21 @@ class Rng {
   explicit Rng(std::uint64_t seed = 0) { this->seed(seed); }
   void seed(std::uint64_t seed);
 
-  /// 64 uniformly random bits.
-  std::uint64_t next_u64();
-  /// Uniform on [0, 1) with 53 random bits.
-  double uniform();
+  /// 64 uniformly random bits. (Inline, like uniform(): pixel-by-pixel draws call them in tight loops.)
+  std::uint64_t next_u64() {
+    auto& s = state_.s;
+    const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const std::uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+  }
+  /// Uniform on [0, 1) with 53 random bits: (next_u64() >> 11) · 2⁻⁵³, exactly.
+  double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
   /// Standard normal N(0, 1).
   double normal();
   /// Uniform integer in [0, n) without modulo bias; n > 0.
@@ -39,6 +51,7 @@ class Rng {
   void set_state(const State& st) { state_ = st; }
 
  private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   State state_;
 };
 
@@ -63,5 +76,7 @@ template <class T>
 Array<T> bernoulli(Rng& rng, const Shape& shape, T p);
 /// A uniformly random permutation of 0..n−1 (Fisher–Yates).
 std::vector<std::size_t> permutation(Rng& rng, std::size_t n);
+/// The same permutation (the same draws) into `out`, reusing its memory.
+void permutation(Rng& rng, std::size_t n, std::vector<std::size_t>& out);
 
 }  // namespace tapir

@@ -45,13 +45,12 @@ int main(int argc, char** argv) try {
   Tape<float> tape;
   models::data::BatchIterator batches(n, batch);
   std::vector<std::size_t> idx;
-  Array<float> x, xb;
+  Array<float> xb;
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     double sum_bound = 0;
     while (batches.next(rng, idx)) {
-      models::data::gather_rows(train.x, idx, x);
-      models::data::binarize_dynamic(x, rng, xb);
+      models::data::gather_binarized(train, idx, rng, xb);        // the batch's images, each pixel a Bernoulli draw
       Var<float> bound = mean(vae.elbo(tape.constant(xb), rng));  // eq. 8 up to the factor N
       (-bound).backward();
       adagrad.step();
@@ -66,8 +65,7 @@ int main(int argc, char** argv) try {
       for (std::size_t i = 0; i < test.size(); i += 1000) {
         std::vector<std::size_t> rows;
         for (std::size_t j = i; j < std::min(test.size(), i + 1000); ++j) rows.push_back(j);
-        models::data::gather_rows(test.x, rows, x);
-        models::data::binarize_dynamic(x, eval_rng, xb);
+        models::data::gather_binarized(test, rows, eval_rng, xb);
         NoGradGuard<float> no_grad(tape);
         test_bound += xt::sum(vae.elbo(tape.constant(xb), eval_rng).value())();
         tape.clear();

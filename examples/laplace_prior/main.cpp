@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <numeric>
-#include <xtensor/xview.hpp>
 
 #include <tapir/models/inference/latent_inference.hpp>
 #include <tapir/models/train/run.hpp>
@@ -25,7 +24,7 @@ int main(int argc, char** argv) try {
     if (p.point) fmt::print("{:>9} samples  test bound {:.2f}\n", p.samples, p.point->test_elbo);
   });
   const auto test = load_vae_split(train, data::Split::test);
-  const tapir::Array<float> x = xt::view(test.x, xt::range(0, arg(5, 1000)), xt::all());
+  const tapir::Array<float> x = test.first(arg(5, 1000));
   const auto iwae = evaluate_model(vae, x, arg(4, 5000), rng);
   AisOptions ais;
   ais.steps = arg(6, 500);

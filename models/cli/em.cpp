@@ -47,8 +47,9 @@ void add_em_options(CLI::App* c, EmArgs& a) {
 Array<double> em_data(const EmArgs& a) {
   const auto d = models::data::load_dataset(a.dataset, a.data, models::data::split_from_string(a.split));
   const std::size_t n = a.limit > 0 ? std::min(a.limit, d.size()) : d.size();
-  Array<double> x = Array<double>::from_shape({n, d.dim()});
-  std::copy_n(d.x.data(), n * d.dim(), x.data());
+  const Array<float> xf = d.first(n);
+  Array<double> x = Array<double>::from_shape(xf.shape());
+  std::copy(xf.begin(), xf.end(), x.begin());
   return x;
 }
 

@@ -35,12 +35,7 @@ int run_eval(EvalArgs a, bool k_given) {
   const auto model = models::load_run_model(a.run_dir, a.which);
   const auto& vae = *model;
   auto d = models::load_vae_split(config.train, models::data::split_from_string(a.split));
-  Array<float> x = d.x;
-  if (a.limit > 0 && a.limit < d.size()) {
-    std::vector<std::size_t> rows(a.limit);
-    for (std::size_t i = 0; i < a.limit; ++i) rows[i] = i;
-    models::data::gather_rows(d.x, rows, x);
-  }
+  const Array<float> x = a.limit > 0 ? d.first(a.limit) : d.x();
   Rng rng(a.seed);
   const bool avb_run = config.train.method == "avb";
   if (avb_run && a.k > 0 && k_given)

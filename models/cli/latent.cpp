@@ -32,21 +32,14 @@ const CLI::Validator kCsvPath = file_name_with(".csv", "CSV");
 data::Dataset first_points(const ex::RunEncoder& r, const std::string& split, std::size_t n) {
   data::Dataset d = models::load_vae_split(r.config.train, data::split_from_string(split));
   if (d.size() == 0) throw Error(fmt::format("the {} split of {} is empty", split, r.config.train.dataset));
-  if (n < d.size()) {
-    std::vector<std::size_t> idx(n);
-    for (std::size_t i = 0; i < n; ++i) idx[i] = i;
-    Array<float> x;
-    data::gather_rows(d.x, idx, x);
-    d.x = std::move(x);
-    if (!d.labels.empty()) d.labels.resize(n);
-  }
+  d.truncate(n);
   return d;
 }
 
 int run_latent(const LatentArgs& a) {
   const auto r = ex::load_run_encoder(a.run_dir, a.which, a.avb_draws, a.seed);
   const data::Dataset d = first_points(r, a.split, a.n);
-  const Array<float> codes = r.encode(d.x);
+  const Array<float> codes = r.encode(d.x());
   const ex::LatentPlane plane = ex::latent_plane(codes);
   const std::string csv = a.out.substr(0, a.out.size() - 4) + ".csv";
   ex::write_text(csv, ex::plane_csv(plane.xy, d.labels));
@@ -97,7 +90,7 @@ int run_interpolate(const LatentArgs& a) {
   Array<float> grid = Array<float>::from_shape({a.from.size() * per_row, dim});
   for (std::size_t p = 0; p < a.from.size(); ++p) {
     Array<float> ends;
-    data::gather_rows(d.x, {a.from[p], a.to[p]}, ends);
+    data::gather_rows(d, {a.from[p], a.to[p]}, ends);
     const Array<float> row = ex::interpolation_row(*r.model, ends, r.encode(ends), a.steps);
     std::copy(row.begin(), row.end(), grid.begin() + static_cast<long>(p * per_row * dim));
   }
@@ -112,7 +105,7 @@ int run_interpolate(const LatentArgs& a) {
 int run_encode(const LatentArgs& a) {
   const auto r = ex::load_run_encoder(a.run_dir, a.which, a.avb_draws, a.seed);
   const data::Dataset d = models::load_vae_split(r.config.train, data::split_from_string(a.split));
-  ex::write_text(a.out, ex::codes_csv(r.encode(d.x), d.labels));
+  ex::write_text(a.out, ex::codes_csv(r.encode(d.x()), d.labels));
   std::fprintf(stderr, "tapir: wrote %s (%zu rows)\n", a.out.c_str(), d.size());
   return 0;
 }

@@ -32,10 +32,7 @@ std::pair<Array<float>, std::size_t> reconstructions(const PictureArgs& a, const
   const auto d = models::load_vae_split(config.train, models::data::split_from_string(a.split));
   const std::size_t n = std::min(a.n_images, d.size());
   if (n == 0) throw Error(fmt::format("the {} split of {} is empty", a.split, config.train.dataset));
-  std::vector<std::size_t> idx(n);
-  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
-  Array<float> x;
-  models::data::gather_rows(d.x, idx, x);
+  const Array<float> x = d.first(n);
   Tape<float> tape;
   NoGradGuard<float> no_grad(tape);
   Array<float> mu;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <cmath>
 #include <numeric>
 
 #include "models/data/idx.hpp"
@@ -24,12 +25,82 @@ std::string find_file(const std::string& dir, const std::string& name, const std
                           what, dir, name, dir, name));
 }
 
-Array<float> to_float(const std::vector<std::uint8_t>& v, std::size_t n, std::size_t d) {
-  Array<float> x = Array<float>::from_shape({n, d});
-  for (std::size_t i = 0; i < n * d; ++i) x.data()[i] = static_cast<float>(v[i]) / 255.0f;
-  return x;
+/// thresholds[b] = the t with  rng.uniform() < levels[b]  ⟺  (rng.next_u64() >> 11) < t.
+/// uniform() is k · 2⁻⁵³ exactly for the integer k = next_u64() >> 11 < 2⁵³, and a float v in (0, 1)
+/// times 2⁵³ is exact in double, so k · 2⁻⁵³ < v ⟺ k < v · 2⁵³ ⟺ k < ⌈v · 2⁵³⌉: an integer comparison
+/// that makes the very draws of binarize_dynamic. v ≤ 0 (or NaN) is never drawn as 1, v ≥ 1 always.
+std::array<std::uint64_t, 256> bernoulli_thresholds(const Levels& levels) {
+  constexpr double two53 = 0x1.0p53;
+  std::array<std::uint64_t, 256> t{};
+  for (std::size_t b = 0; b < 256; ++b) {
+    const double v = static_cast<double>(levels[b]);
+    t[b] = !(v > 0) ? 0 : v >= 1 ? std::uint64_t(1) << 53 : static_cast<std::uint64_t>(std::ceil(v * two53));
+  }
+  return t;
+}
+
+/// Throws when an index is past the last image.
+void check_indices(const Dataset& d, const std::vector<std::size_t>& indices, const char* what) {
+  const std::size_t n = d.size();
+  for (std::size_t i : indices)
+    if (i >= n) throw ShapeError(fmt::format("{}: index {} out of range for {} images", what, i, n));
+}
+
+/// out (resized only when its shape changes) := images `indices` with f(byte) for each pixel, in order.
+template <class F>
+void convert_rows(const Dataset& d, const std::vector<std::size_t>& indices, Array<float>& out, const char* what, F f) {
+  check_indices(d, indices, what);
+  const std::size_t dim = d.dim();
+  const Shape shape{indices.size(), dim};
+  if (out.shape() != shape) out.resize(shape);
+  float* o = out.data();
+  for (std::size_t i : indices) {
+    const std::uint8_t* p = d.pixels.data() + i * dim;
+    for (std::size_t j = 0; j < dim; ++j) *o++ = f(p[j]);
+  }
+}
+/// A grey level computed: the division grey_levels() holds, which the compiler vectorises (a table
+/// lookup per pixel does not).
+inline float grey_value(std::uint8_t b) { return static_cast<float>(b) / 255.0f; }
+}  // namespace
+
+Levels grey_levels() {
+  Levels l;
+  for (std::size_t b = 0; b < 256; ++b) l[b] = grey_value(static_cast<std::uint8_t>(b));
+  return l;
+}
+
+namespace {
+bool is_grey(const Levels& levels) {
+  static const Levels grey = grey_levels();
+  return levels == grey;
 }
 }  // namespace
+
+Levels binary_levels() {
+  Levels l;
+  for (std::size_t b = 0; b < 256; ++b) l[b] = b == 0 ? 0.0f : 1.0f;
+  return l;
+}
+
+Array<float> Dataset::x() const { return first(size()); }
+
+Array<float> Dataset::first(std::size_t n) const {
+  n = std::min(n, size());
+  Array<float> out = Array<float>::from_shape({n, dim()});
+  if (is_grey(levels))
+    for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = grey_value(pixels[i]);
+  else
+    for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = levels[pixels[i]];
+  return out;
+}
+
+void Dataset::truncate(std::size_t n) {
+  if (n >= size()) return;
+  pixels.resize(n * dim());
+  pixels.shrink_to_fit();
+  if (labels.size() > n) labels.resize(n);
+}
 
 Split split_from_string(const std::string& s) {
   if (s == "train") return Split::train;
@@ -66,7 +137,7 @@ Dataset load_mnist(const std::string& dir, Split split, const std::string& name)
   d.split = split;
   d.rows = a.dims[1];
   d.cols = a.dims[2];
-  d.x = to_float(a.values, a.dims[0], d.rows * d.cols);
+  d.pixels = std::move(a.values);
   for (const std::string& p : {dir + "/" + prefix + "-labels-idx1-ubyte", dir + "/" + prefix + "-labels-idx1-ubyte.gz"})
     if (exists(p)) {
       IdxArray l = read_idx(p, 1);
@@ -114,7 +185,7 @@ Dataset load_frey(const std::string& dir, Split split, const std::string& order)
   out.split = split;
   out.rows = kRows;
   out.cols = kCols;
-  out.x = to_float(picked, count, d);
+  out.pixels = std::move(picked);
   return out;
 }
 
@@ -125,22 +196,22 @@ Dataset load_binarized_mnist(const std::string& dir, Split split) {
   d.split = split;
   d.rows = d.cols = 28;
   d.binarization = "static";
+  d.levels = binary_levels();  // the files hold 0 and 1 (or 0 and 255): any non-zero byte is a 1
   const std::string idx = dir + "/binarized-mnist-" + s + "-idx3-ubyte";
   if (exists(idx) || exists(idx + ".gz")) {
     const std::string path = exists(idx) ? idx : idx + ".gz";
     IdxArray a = read_idx(path, 3);
     if (a.dims[1] != 28 || a.dims[2] != 28)
       throw Error(fmt::format("{}: IDX dims {}, expected N×28×28", path, fmt::join(a.dims, "×")));
-    d.x = Array<float>::from_shape({a.dims[0], 784});
-    for (std::size_t i = 0; i < a.values.size(); ++i) d.x.data()[i] = a.values[i] ? 1.0f : 0.0f;
+    d.pixels = std::move(a.values);
     return d;
   }
   const std::string amat = find_file(dir, "binarized_mnist_" + s + ".amat", "binarised MNIST");
   MatMatrix m = read_mat_matrix(amat, "X");
   if (m.cols != 784) throw Error(fmt::format("{}: X is {}×{}, expected N×784", amat, m.rows, m.cols));
-  d.x = Array<float>::from_shape({m.rows, 784});
+  d.pixels.resize(m.rows * 784);
   for (std::size_t i = 0; i < m.rows; ++i)
-    for (std::size_t j = 0; j < 784; ++j) d.x(i, j) = m.column_major[j * m.rows + i] ? 1.0f : 0.0f;
+    for (std::size_t j = 0; j < 784; ++j) d.pixels[i * 784 + j] = m.column_major[j * m.rows + i];
   return d;
 }
 
@@ -153,13 +224,19 @@ Dataset load_dataset(const std::string& name, const std::string& dir, Split spli
 }
 
 void binarize_threshold(Dataset& d, float threshold) {
-  for (auto& v : d.x) v = v > threshold ? 1.0f : 0.0f;
+  for (float& v : d.levels) v = v > threshold ? 1.0f : 0.0f;
   d.binarization = "threshold";
 }
 
 void binarize_dynamic(const Array<float>& x, Rng& rng, Array<float>& out) {
   if (out.shape() != x.shape()) out.resize(x.shape());
   for (std::size_t i = 0; i < x.size(); ++i) out.data()[i] = rng.uniform() < x.data()[i] ? 1.0f : 0.0f;
+}
+
+void binarize_dynamic(Dataset& d, Rng& rng) {
+  const auto t = bernoulli_thresholds(d.levels);
+  for (std::uint8_t& p : d.pixels) p = (rng.next_u64() >> 11) < t[p] ? 1 : 0;
+  d.levels = binary_levels();
 }
 
 void gather_rows(const Array<float>& x, const std::vector<std::size_t>& indices, Array<float>& out) {
@@ -171,6 +248,19 @@ void gather_rows(const Array<float>& x, const std::vector<std::size_t>& indices,
       throw ShapeError(fmt::format("gather_rows: index {} out of range for {} rows", indices[i], x.shape()[0]));
     std::copy_n(x.data() + indices[i] * d, d, out.data() + i * d);
   }
+}
+
+void gather_rows(const Dataset& d, const std::vector<std::size_t>& indices, Array<float>& out) {
+  if (is_grey(d.levels))
+    convert_rows(d, indices, out, "gather_rows", grey_value);
+  else
+    convert_rows(d, indices, out, "gather_rows", [&](std::uint8_t b) { return d.levels[b]; });
+}
+
+void gather_binarized(const Dataset& d, const std::vector<std::size_t>& indices, Rng& rng, Array<float>& out) {
+  const auto t = bernoulli_thresholds(d.levels);
+  convert_rows(d, indices, out, "gather_binarized",
+               [&](std::uint8_t b) { return (rng.next_u64() >> 11) < t[b] ? 1.0f : 0.0f; });
 }
 
 BatchIterator::BatchIterator(std::size_t n, std::size_t batch_size, bool shuffle, bool drop_last)
@@ -190,9 +280,12 @@ bool BatchIterator::next(Rng& rng, std::vector<std::size_t>& indices) {
       started_ = false;
       return false;
     }
-    order_ = shuffle_ ? permutation(rng, n_) : std::vector<std::size_t>();
-    if (!shuffle_)
-      for (std::size_t i = 0; i < n_; ++i) order_.push_back(i);
+    if (shuffle_) {
+      permutation(rng, n_, order_);  // into the last epoch's memory
+    } else {
+      order_.resize(n_);
+      std::iota(order_.begin(), order_.end(), std::size_t(0));
+    }
     pos_ = 0;
     started_ = true;
   }

@@ -1,10 +1,19 @@
-// tapir/models/data/dataset.hpp — the datasets of the AEVB paper as float arrays, binarisation, and a
-// seeded minibatch iterator.
+// tapir/models/data/dataset.hpp — the datasets of the AEVB paper as bytes, their conversion to the
+// float arrays models read, binarisation, and a seeded minibatch iterator.
 //
-// A Dataset owns its images as one (N, D) float array with pixels in [0, 1], D = rows · cols, each
-// image row-major. Loaders look in a directory for the files under their usual names.
+// Every data set tapir loads is 8-bit at the source, so a Dataset keeps its images as bytes: N images
+// of D = rows · cols pixels, image after image, each row-major (MNIST's 60 000 training images are 47 MB,
+// not the 188 MB of floats). A table, `levels`, gives the value in [0, 1] a model sees for each byte:
+// b / 255 for grey levels, 0 or 1 once binarised. Models read floats, converted when asked for:
+//   d.x()                   all images, an (N, D) float array
+//   d.first(n)              the first n images
+//   gather_rows(d, idx, x)  images idx into x, reusing x's memory (a training loop's minibatch)
+//   gather_binarized(...)   the same with every pixel a fresh Bernoulli draw (dynamic binarisation)
+// Loaders look in a directory for the files under their usual names.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,15 +27,32 @@ enum class Split { train, test, valid };
 Split split_from_string(const std::string& s);
 const char* to_string(Split s);
 
+/// levels[b]: the value a model sees for byte b.
+using Levels = std::array<float, 256>;
+/// b ↦ b / 255 (in float: static_cast<float>(b) / 255.0f), the grey levels of every loader.
+Levels grey_levels();
+/// 0 ↦ 0, anything else ↦ 1: images already binarised (binarised MNIST, a fixed Bernoulli draw).
+Levels binary_levels();
+
 struct Dataset {
   std::string name;  // "mnist", "fashion-mnist", "frey", "binarized-mnist"
   Split split = Split::train;
   std::size_t rows = 0, cols = 0;
-  Array<float> x;                     // (N, rows·cols), values in [0, 1]
+  std::vector<std::uint8_t> pixels;   // N · D bytes: image after image, each row-major
+  Levels levels = grey_levels();      // the value of each byte, in [0, 1]
   std::vector<int> labels;            // empty when the set has none
   std::string binarization = "none";  // none | threshold | dynamic | static
-  std::size_t size() const { return x.shape()[0]; }
+
+  std::size_t size() const { return dim() == 0 ? 0 : pixels.size() / dim(); }
   std::size_t dim() const { return rows * cols; }
+  /// Pixel j of image i as a model sees it (no bounds check).
+  float value(std::size_t i, std::size_t j) const { return levels[pixels[i * dim() + j]]; }
+  /// All images as an (N, D) float array (a new array: 4 bytes a pixel).
+  Array<float> x() const;
+  /// The first min(n, N) images as a (min(n, N), D) float array.
+  Array<float> first(std::size_t n) const;
+  /// Keeps only the first min(n, N) images (and their labels).
+  void truncate(std::size_t n);
 };
 
 /// MNIST or Fashion-MNIST (same file names): {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] in `dir`.
@@ -51,13 +77,24 @@ Dataset load_binarized_mnist(const std::string& dir, Split split);
 Dataset load_dataset(const std::string& name, const std::string& dir, Split split,
                      const std::string& frey_split = "random");
 
-/// x := (x > threshold) in place; records "threshold".
+/// Every value v becomes (v > threshold ? 1 : 0) (only `levels` changes); records "threshold".
 void binarize_threshold(Dataset& d, float threshold = 0.5f);
-/// out := Bernoulli(x) draws (dynamic binarisation: call once per epoch or per batch).
+/// out := Bernoulli(x) draws, one rng.uniform() < x per element in row-major order (dynamic
+/// binarisation: call once per epoch or per batch).
 void binarize_dynamic(const Array<float>& x, Rng& rng, Array<float>& out);
+/// Replaces every pixel of `d` by one Bernoulli draw of its value (image after image, row-major: the
+/// draws binarize_dynamic(d.x(), rng, out) makes), as bytes 0/1 with binary_levels() — a fixed draw,
+/// e.g. to evaluate on. Does not change d.binarization.
+void binarize_dynamic(Dataset& d, Rng& rng);
 
 /// Rows `indices` of x into `out` (resized to (|indices|, D) only when the shape changes).
 void gather_rows(const Array<float>& x, const std::vector<std::size_t>& indices, Array<float>& out);
+/// Images `indices` of d as floats into `out` (resized only when the shape changes, so a loop that
+/// reuses `out` allocates nothing); throws ShapeError for an index ≥ d.size().
+void gather_rows(const Dataset& d, const std::vector<std::size_t>& indices, Array<float>& out);
+/// gather_rows(d, indices, x) then binarize_dynamic(x, rng, out), in one pass and without x: the same
+/// draws in the same order, bit for bit.
+void gather_binarized(const Dataset& d, const std::vector<std::size_t>& indices, Rng& rng, Array<float>& out);
 
 /// Minibatches of indices over 0..n−1: a fresh seeded permutation each epoch (or in order).
 class BatchIterator {

@@ -174,6 +174,7 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& so
     fail(source, fmt::format("IDX dims {} declare {} data bytes, more than the {} compressed bytes can hold "
                              "({}:1 at most)",
                              fmt::join(out.dims, "×"), payload, bytes.size(), kMaxInflateRatio));
+  b.reserve(header + payload + 1);  // inflated in place: no doubling (and copying) of a growing buffer
   z.fill(b, header + payload + 1);
   check_idx_length(b, header, payload, out.dims, source, z.ended());
   b.erase(b.begin(), b.begin() + static_cast<long>(header));

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <sstream>
 #include <tuple>
-#include <xtensor/xview.hpp>
 
 #include "models/experiments/report.hpp"
 #include "models/inference/latent_inference.hpp"
@@ -132,7 +131,7 @@ AvbMnistReport reproduce_avb_mnist(const AvbMnistOptions& o, const Observer& obs
   // log p(x) of the decoder by AIS on the first test points: it needs no q, so it scores all three alike.
   const auto test = load_vae_split(jobs.front().config.train, data::Split::test);
   const std::size_t n = std::min(o.ais_points, test.size());
-  const Array<float> x = xt::view(test.x, xt::range(0, n), xt::all());
+  const Array<float> x = test.first(n);
   report.ais_points = n;
   for (const auto& run : read_outcomes(jobs)) {
     if (stop && stop->load()) return report;

@@ -25,9 +25,7 @@ data::Dataset load_vae_split(const VaeTrainConfig& c, data::Split split, std::ui
     data::binarize_threshold(d);
   } else if (c.binarize == "dynamic") {
     Rng rng(seed + static_cast<std::uint64_t>(split));
-    Array<float> b;
-    data::binarize_dynamic(d.x, rng, b);
-    d.x = std::move(b);
+    data::binarize_dynamic(d, rng);  // one draw, kept as bytes 0/1
     d.binarization = "dynamic (fixed evaluation draw)";
   }
   return d;

@@ -9,8 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-
-#include <xtensor/xview.hpp>
+#include <numeric>
 
 #include "models/inference/latent_inference.hpp"
 #include "models/methods/methods.hpp"
@@ -32,27 +31,18 @@ std::string path_in(const std::string& dir, const char* name) { return (fs::path
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-/// The minibatch order of epoch `e`: a permutation from a generator seeded by (seed, e) alone, so a
-/// resumed run needs only the epoch and the position in it.
-std::vector<std::size_t> epoch_order(std::uint64_t seed, long long e, std::size_t n) {
+/// The minibatch order of epoch `e` into `order`: a permutation from a generator seeded by (seed, e)
+/// alone, so a resumed run needs only the epoch and the position in it.
+void epoch_order(std::uint64_t seed, long long e, std::size_t n, std::vector<std::size_t>& order) {
   // A stream of its own: no (seed, e) gives the seed of the run's other generators (seed, seed + 1).
   Rng r((seed + 0x632BE59BD9B4E019ull) * 0x9E3779B97F4A7C15ull ^
         (static_cast<std::uint64_t>(e) + 1) * 0xD1B54A32D192ED03ull);
-  return permutation(r, n);
+  permutation(r, n, order);
 }
 
 double beta_at(const VaeTrainConfig& c, long long samples) {
   if (c.warmup <= 0) return c.beta;
   return c.beta * std::min(1.0, double(samples) / double(c.warmup));
-}
-
-/// The first n rows of x.
-Array<float> first_rows(const Array<float>& x, std::size_t n) {
-  std::vector<std::size_t> rows(n);
-  for (std::size_t i = 0; i < n; ++i) rows[i] = i;
-  Array<float> out;
-  data::gather_rows(x, rows, out);
-  return out;
 }
 
 }  // namespace
@@ -72,13 +62,13 @@ Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model
     throw Error(
         fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(), model.x_dim()));
   if (config.train_size > 0 && config.train_size < train_.size())  // N_train of Figure 3
-    train_.x = first_rows(train_.x, config.train_size);
+    train_.truncate(config.train_size);
   if (config.binarize == "threshold") {
     data::binarize_threshold(train_);
     data::binarize_threshold(test_);
   }
   if (config.train_eval_size > 0 && config.train_eval_size < train_.size())
-    train_subset_ = first_rows(train_.x, config.train_eval_size);
+    train_subset_ = train_.first(config.train_eval_size);
   if (train_.size() < config.batch)
     throw Error(fmt::format("--batch {} exceeds the {} training examples", config.batch, train_.size()));
   if (method) {
@@ -226,8 +216,12 @@ bool Trainer::run(const ProgressFn& progress, const std::atomic<bool>* stop) {
   // The next evaluation point, found from the current one: no schedule is held (E).
   long long next_eval = next_eval_point(c.samples, c.eval_every, c.batch, samples_);
 
-  std::vector<std::size_t> order = epoch_order(c.seed, epoch_, n), idx;
-  Array<float> x, xb;
+  // The data path allocates only on the first step (and the first short last batch): the order, the
+  // indices and the batches are reused.
+  std::vector<std::size_t> order, idx;
+  idx.reserve(c.batch);
+  epoch_order(c.seed, epoch_, n, order);
+  Array<float> full, tail;  // the minibatch: M images, or the epoch's shorter last one
   Tape<float> tape;
   double running = std::nan("");
   auto last_checkpoint = Clock::now();
@@ -240,18 +234,17 @@ bool Trainer::run(const ProgressFn& progress, const std::atomic<bool>* stop) {
     if (pos_ >= n) {  // a new epoch: a new order
       ++epoch_;
       pos_ = 0;
-      order = epoch_order(c.seed, epoch_, n);
+      epoch_order(c.seed, epoch_, n, order);
     }
     const std::size_t m = std::min(c.batch, n - pos_);
     idx.assign(order.begin() + static_cast<long>(pos_), order.begin() + static_cast<long>(pos_ + m));
-    data::gather_rows(train_.x, idx, x);
-    const Array<float>* input = &x;
-    if (c.binarize == "dynamic") {
-      data::binarize_dynamic(x, rng_, xb);  // a fresh Bernoulli draw of every pixel, every time
-      input = &xb;
-    }
+    Array<float>& x = m == c.batch ? full : tail;
+    if (c.binarize == "dynamic")
+      data::gather_binarized(train_, idx, rng_, x);  // a fresh Bernoulli draw of every pixel, every time
+    else
+      data::gather_rows(train_, idx, x);
     const double beta = beta_at(c, samples_);
-    const double b = method_->step(*input, idx, beta, rng_, tape);
+    const double b = method_->step(x, idx, beta, rng_, tape);
     tape.clear();
     if (!std::isfinite(b))  // the parameters may be ruined already: save nothing
       throw Error(fmt::format("the training bound became {} on the minibatch at {} samples (epoch {}): {}; {}",
@@ -313,32 +306,35 @@ CurvePoint Trainer::evaluate(double beta) {
   p.samples = samples_;
   p.epoch = epoch_ + 1;  // the epoch in progress (or just completed), from 1
   p.seconds = seconds_;
-  const Array<float>& train_x = train_subset_.dimension() == 2 ? train_subset_ : train_.x;
+  // The training points the bound is on: the first train_eval_size (kept as floats), or all of them.
+  const bool subset = train_subset_.dimension() == 2;
+  const std::size_t n_train = subset ? train_subset_.shape()[0] : train_.size();
   if (!method_->has_bound() || config_.curve_metric == "ais") {  // log p(x) by AIS on the first points
     AisOptions o;
     o.steps = config_.ais_steps;
     o.chains = config_.ais_chains;
-    using Target = std::pair<const Array<float>*, double*>;
-    for (auto [x, out] : {Target{&train_x, &p.train_elbo}, Target{&test_.x, &p.test_elbo}}) {
-      const std::size_t k = std::min(config_.ais_eval_size, x->shape()[0]);
-      Array<float> rows = xt::view(*x, xt::range(0, k), xt::all());
+    const auto mean_log_px = [&](Array<float> rows) {
       if (binarize) {
         Array<float> drawn;
         data::binarize_dynamic(rows, *binarize, drawn);
         rows = drawn;
       }
       const Array<double> ll = model_ais(model_, rows, o, eval_rng).log_marginal;
-      *out = std::accumulate(ll.begin(), ll.end(), 0.0) / double(ll.size());
-    }
+      return std::accumulate(ll.begin(), ll.end(), 0.0) / double(ll.size());
+    };
+    p.train_elbo = mean_log_px(train_.first(std::min(config_.ais_eval_size, n_train)));
+    p.test_elbo = mean_log_px(test_.first(config_.ais_eval_size));
     // The columns are log p(x), not bounds: no terms. A method with a bound (curve_metric "ais") trains
     // its proposal, whose active units one more pass over the test set counts (MCEM's q is untrained).
     if (method_->has_bound()) {
       Rng rng(config_.seed ^ 0xAC71u), pixels(config_.seed ^ 0xB1Au);
-      p.active_units = method_->evaluate(test_.x, rng, binarize ? &pixels : nullptr).active_units;
+      p.active_units = method_->evaluate(test_.x(), rng, binarize ? &pixels : nullptr).active_units;
     }
   } else {
-    const BoundEvaluation train = method_->evaluate(train_x, eval_rng, binarize);
-    const BoundEvaluation test = method_->evaluate(test_.x, eval_rng, binarize);
+    // (All training points are converted for the evaluation only, and freed after it.)
+    const BoundEvaluation train = subset ? method_->evaluate(train_subset_, eval_rng, binarize)
+                                         : method_->evaluate(train_.x(), eval_rng, binarize);
+    const BoundEvaluation test = method_->evaluate(test_.x(), eval_rng, binarize);
     p.train_elbo = train.elbo;
     p.test_elbo = test.elbo;
     p.train_recon = train.reconstruction;

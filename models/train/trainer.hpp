@@ -115,8 +115,8 @@ class Trainer {
   LatentVariableModel<float>& model_;
   std::string dir_;
   nlohmann::json run_config_;
-  data::Dataset train_, test_;
-  Array<float> train_subset_;  // the first train_eval_size training points, when that is set
+  data::Dataset train_, test_;  // bytes: each minibatch and evaluation converts what it reads
+  Array<float> train_subset_;   // the first train_eval_size training points as floats, when that is set
   Rng rng_;
   std::unique_ptr<Method> method_;
   long long samples_ = 0, epoch_ = 0;

@@ -254,8 +254,8 @@ TEST_CASE("AVB runs: curve and checkpoints; an interrupted run resumes to exactl
     const auto train_split = data::load_dataset(cfg.train.dataset, cfg.train.data_dir, data::Split::train);
     const auto test_split = data::load_dataset(cfg.train.dataset, cfg.train.data_dir, data::Split::test);
     Rng eval_rng(cfg.train.seed ^ 0xE7A1u), pixel_rng(cfg.train.seed ^ 0xB1Au);
-    const double train_bound = evaluate_avb(*avb, *vae, train_split.x, eval_rng, 1000, &pixel_rng);
-    const double test_bound = evaluate_avb(*avb, *vae, test_split.x, eval_rng, 1000, &pixel_rng);
+    const double train_bound = evaluate_avb(*avb, *vae, train_split.x(), eval_rng, 1000, &pixel_rng);
+    const double test_bound = evaluate_avb(*avb, *vae, test_split.x(), eval_rng, 1000, &pixel_rng);
     CHECK(train_bound == doctest::Approx(curve.back().train_elbo).epsilon(1e-6));
     CHECK(test_bound == doctest::Approx(curve.back().test_elbo).epsilon(1e-6));
   }

@@ -4,6 +4,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -97,7 +99,7 @@ TEST_CASE("IDX images and labels, plain and gzip, scaled to [0, 1]") {
   Dataset d = load_mnist(dir.path.string(), Split::train);
   CHECK(d.size() == 5);
   CHECK(d.dim() == 12);
-  CHECK(d.x(1, 0) == doctest::Approx(12 / 255.0));
+  CHECK(d.value(1, 0) == doctest::Approx(12 / 255.0));
   CHECK(d.labels == std::vector<int>{0, 1, 2, 3, 4});
   write_gz(dir / "t10k-images-idx3-ubyte.gz", idx_images(2, 4, 3));
   CHECK(load_mnist(dir.path.string(), Split::test).size() == 2);
@@ -146,20 +148,24 @@ TEST_CASE("MAT level-5 matrices, plain and compressed; Frey Face's layout and sp
     CHECK(train.rows == 28);
     CHECK(train.cols == 20);
     // frame f, pixel (r, c) is byte f·560 + r·20 + c of the column-major data
-    CHECK(test.x(3, 2 * 20 + 5) == doctest::Approx(values[(1765 + 3) * 560 + 45] / 255.0));
+    CHECK(test.value(3, 2 * 20 + 5) == doctest::Approx(values[(1765 + 3) * 560 + 45] / 255.0));
     // The random split: the same 1965 frames, each once, in a fixed order that is not the video's.
     const Dataset rtrain = load_frey(dir.path.string(), Split::train),
                   rtest = load_frey(dir.path.string(), Split::test);
     CHECK(rtrain.size() == 1765);
     CHECK(rtest.size() == 200);
-    std::multiset<std::vector<float>> all, shuffled;
+    std::multiset<Bytes> all, shuffled;
+    const auto frame = [](const Dataset* d, std::size_t i) {
+      return Bytes(d->pixels.begin() + static_cast<long>(i * 560),
+                   d->pixels.begin() + static_cast<long>(i * 560 + 560));
+    };
     for (const Dataset* d : {&train, &test})
-      for (std::size_t i = 0; i < d->size(); ++i) all.insert(std::vector<float>(&d->x(i, 0), &d->x(i, 0) + 560));
+      for (std::size_t i = 0; i < d->size(); ++i) all.insert(frame(d, i));
     for (const Dataset* d : {&rtrain, &rtest})
-      for (std::size_t i = 0; i < d->size(); ++i) shuffled.insert(std::vector<float>(&d->x(i, 0), &d->x(i, 0) + 560));
+      for (std::size_t i = 0; i < d->size(); ++i) shuffled.insert(frame(d, i));
     CHECK(all == shuffled);
-    CHECK(rtest.x != test.x);
-    CHECK(load_frey(dir.path.string(), Split::test).x == rtest.x);  // the same order every time
+    CHECK(rtest.x() != test.x());
+    CHECK(load_frey(dir.path.string(), Split::test).x() == rtest.x());  // the same order every time
     check_throws_with([&] { load_frey(dir.path.string(), Split::test, "sorted"); }, {"sorted", "random or contiguous"});
     check_throws_with([&] { read_mat_matrix(dir / "frey_rawface.mat", "X"); }, {"no variable 'X'", "ff"});
   }
@@ -173,9 +179,10 @@ TEST_CASE("MAT level-5 matrices, plain and compressed; Frey Face's layout and sp
 
 TEST_CASE("binarisation: threshold and dynamic") {
   Dataset d;
-  d.x = Array<float>({{0.1f, 0.6f, 0.5f}, {0.9f, 0.0f, 1.0f}});
+  d.rows = 1, d.cols = 3;                  // two images of 1 × 3 pixels
+  d.pixels = {26, 153, 127, 230, 0, 255};  // 0.10, 0.60, 0.498, 0.90, 0, 1
   binarize_threshold(d);
-  CHECK(d.x == Array<float>({{0.f, 1.f, 0.f}, {1.f, 0.f, 1.f}}));
+  CHECK(d.x() == Array<float>({{0.f, 1.f, 0.f}, {1.f, 0.f, 1.f}}));
   CHECK(d.binarization == "threshold");
   Rng rng(1);
   const Array<float> p = xt::full_like(Array<float>::from_shape({200, 100}), 0.3f);
@@ -186,6 +193,149 @@ TEST_CASE("binarisation: threshold and dynamic") {
   Rng rng2(1);
   binarize_dynamic(p, rng2, again);
   CHECK(out == again);
+}
+
+namespace {
+std::uint32_t bits(float v) {
+  std::uint32_t b;
+  std::memcpy(&b, &v, sizeof b);
+  return b;
+}
+/// a⁻¹ mod 2⁶⁴ for odd a (Newton's iteration doubles the correct low bits each time).
+std::uint64_t inverse(std::uint64_t a) {
+  std::uint64_t x = a;
+  for (int i = 0; i < 6; ++i) x *= 2 - a * x;
+  return x;
+}
+/// A generator whose next next_u64() is r: xoshiro256**'s output is rotl(s[1] · 5, 7) · 9, so s[1] follows.
+Rng rng_drawing(std::uint64_t r) {
+  const std::uint64_t y = r * inverse(9);
+  Rng::State st;
+  st.s = {0x1234567, ((y >> 7) | (y << 57)) * inverse(5), 0x89abcdef, 42};
+  Rng rng;
+  rng.set_state(st);
+  return rng;
+}
+/// One image of `pixels` (rows = 1).
+Dataset bytes_dataset(std::vector<std::uint8_t> pixels, const Levels& levels = grey_levels()) {
+  Dataset d;
+  d.rows = 1;
+  d.cols = pixels.size();
+  d.pixels = std::move(pixels);
+  d.levels = levels;
+  return d;
+}
+}  // namespace
+
+TEST_CASE("bytes give bit for bit the floats the loaders converted to before (b / 255.0f; 0/1 when binarised)") {
+  TempDir dir;
+  write(dir / "train-images-idx3-ubyte", idx_images(4, 8, 8));  // 256 pixels: the bytes 0, 1, ..., 255
+  write(dir / "binarized-mnist-test-idx3-ubyte", idx_images(1, 28, 28));
+  const Dataset d = load_mnist(dir.path.string(), Split::train);
+  REQUIRE(d.pixels.size() == 256);
+  const Array<float> x = d.x(), head = d.first(3);
+  Array<float> gathered;
+  const std::vector<std::size_t> order = {3, 0, 2, 1};
+  gather_rows(d, order, gathered);
+  CHECK(head.shape() == Shape{3, 64});
+  CHECK(gathered.shape() == Shape{4, 64});
+  for (std::size_t b = 0; b < 256; ++b) {
+    CAPTURE(b);
+    const float old = static_cast<float>(b) / 255.0f;  // the loaders' conversion before bytes
+    CHECK(d.pixels[b] == b);
+    CHECK(bits(x.data()[b]) == bits(old));
+    CHECK(bits(d.value(b / 64, b % 64)) == bits(old));
+    if (b < 3 * 64) CHECK(bits(head.data()[b]) == bits(old));
+    const auto row = std::find(order.begin(), order.end(), b / 64) - order.begin();
+    CHECK(bits(gathered(static_cast<std::size_t>(row), b % 64)) == bits(old));
+  }
+  CHECK(bits(d.value(0, 1)) == 0x3B808081u);  // 1/255 rounded to float
+  CHECK(bits(d.value(2, 0)) == 0x3F008081u);  // 128/255
+  // Thresholding compared the float with 0.5f; binarised MNIST read any non-zero byte as 1.
+  Dataset t = d;
+  binarize_threshold(t);
+  const Array<float> tx = t.x();
+  for (std::size_t b = 0; b < 256; ++b) CHECK(tx.data()[b] == (static_cast<float>(b) / 255.0f > 0.5f ? 1.0f : 0.0f));
+  CHECK(t.pixels == d.pixels);  // only the table changed
+  gather_rows(t, order, gathered);
+  for (std::size_t b = 0; b < 256; ++b) {
+    const auto row = std::find(order.begin(), order.end(), b / 64) - order.begin();
+    CHECK(gathered(static_cast<std::size_t>(row), b % 64) == tx.data()[b]);
+  }
+  const Dataset bin = load_binarized_mnist(dir.path.string(), Split::test);
+  const Array<float> bx = bin.x();
+  for (std::size_t i = 0; i < 784; ++i) CHECK(bx.data()[i] == (i % 256 ? 1.0f : 0.0f));
+}
+
+TEST_CASE("gather_binarized draws what gather_rows then binarize_dynamic drew, bit for bit, at every boundary") {
+  // A seeded batch over all 256 grey levels (and thresholded ones): the same pixels, the same generator after.
+  std::vector<std::uint8_t> all(256 * 3);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint8_t>((i * 37) % 256);
+  Dataset d = bytes_dataset(all);
+  d.rows = 8, d.cols = 8;  // 12 images of 8 × 8
+  for (int threshold = 0; threshold < 2; ++threshold) {
+    if (threshold) binarize_threshold(d);
+    const std::vector<std::size_t> idx = {5, 0, 11, 5, 7, 2};
+    Rng old_rng(7), new_rng(7);
+    Array<float> x, old_batch, new_batch;
+    gather_rows(d.x(), idx, x);
+    binarize_dynamic(x, old_rng, old_batch);
+    gather_binarized(d, idx, new_rng, new_batch);
+    CHECK(new_batch == old_batch);
+    CHECK(new_rng.state() == old_rng.state());
+    CHECK(xt::mean(new_batch)() == doctest::Approx(0.5).epsilon(0.15));
+    // The fixed evaluation draw over a whole set: the draws of binarize_dynamic over d.x().
+    Dataset fixed = d;
+    Rng a(9), b(9);
+    binarize_dynamic(d.x(), a, x);
+    binarize_dynamic(fixed, b);
+    CHECK(fixed.x() == x);
+    CHECK(fixed.levels == binary_levels());
+    CHECK(std::all_of(fixed.pixels.begin(), fixed.pixels.end(), [](std::uint8_t p) { return p <= 1; }));
+  }
+  // Uniforms u = k · 2⁻⁵³ on either side of each level v: u < v exactly where the old comparison said so.
+  std::size_t ones = 0, zeros = 0;
+  for (const Levels& levels : {grey_levels(), binary_levels()})
+    for (std::size_t byte = 0; byte < 256; ++byte) {
+      const Dataset one = bytes_dataset({static_cast<std::uint8_t>(byte)}, levels);
+      const auto k0 = static_cast<std::uint64_t>(static_cast<double>(levels[byte]) * 0x1.0p53);
+      for (std::uint64_t k = k0 == 0 ? 0 : k0 - 1; k <= std::min(k0 + 2, (std::uint64_t(1) << 53) - 1); ++k)
+        for (std::uint64_t low : {0x000u, 0x7ffu}) {  // the 11 bits uniform() drops
+          CAPTURE(byte);
+          CAPTURE(k);
+          Rng old_rng = rng_drawing(k << 11 | low), new_rng = old_rng;
+          Array<float> old_x, new_x;
+          binarize_dynamic(one.x(), old_rng, old_x);
+          gather_binarized(one, {0}, new_rng, new_x);
+          CHECK(bits(new_x(0, 0)) == bits(old_x(0, 0)));
+          Dataset fixed = one;
+          Rng fixed_rng = rng_drawing(k << 11 | low);
+          binarize_dynamic(fixed, fixed_rng);
+          CHECK(fixed.value(0, 0) == old_x(0, 0));
+          (old_x(0, 0) == 1.0f ? ones : zeros) += 1;
+        }
+    }
+  CHECK(ones > 500);  // both sides of the boundaries were drawn
+  CHECK(zeros > 500);
+}
+
+TEST_CASE("Dataset: first, truncate and out-of-range indices") {
+  Dataset d = bytes_dataset({0, 51, 102, 153, 204, 255});
+  d.cols = 2;  // three images of 1 × 2
+  d.labels = {7, 8, 9};
+  CHECK(d.size() == 3);
+  CHECK(d.first(2) == Array<float>({{0.f, 0.2f}, {0.4f, 0.6f}}));
+  CHECK(d.first(10).shape() == Shape{3, 2});
+  Array<float> out;
+  check_throws_with([&] { gather_rows(d, {0, 3}, out); }, {"index 3", "3 images"});
+  Rng rng(1);
+  check_throws_with([&] { gather_binarized(d, {4}, rng, out); }, {"index 4", "3 images"});
+  CHECK(rng.state() == Rng(1).state());  // nothing drawn
+  d.truncate(2);
+  CHECK(d.size() == 2);
+  CHECK(d.labels == std::vector<int>{7, 8});
+  CHECK(d.x() == Array<float>({{0.f, 0.2f}, {0.4f, 0.6f}}));
+  CHECK(Dataset().size() == 0);
 }
 
 TEST_CASE("BatchIterator covers every example once per epoch, seeded, with a short last batch") {
@@ -221,18 +371,19 @@ TEST_CASE("[optional] the real files in ../shared/data (skipped when absent)") {
   CHECK(std::count(test.labels.begin(), test.labels.end(), 0) == 980);
   Dataset frey_mat = load_frey(dir, Split::train);
   CHECK(frey_mat.size() == 1765);
-  CHECK(xt::amin(frey_mat.x)() == doctest::Approx(8 / 255.0));
-  CHECK(xt::amax(frey_mat.x)() <= 238 / 255.0 + 1e-6);
+  CHECK(xt::amin(frey_mat.x())() == doctest::Approx(8 / 255.0));
+  CHECK(xt::amax(frey_mat.x())() <= 238 / 255.0 + 1e-6);
   Dataset bin = load_binarized_mnist(dir + "/binarized_mnist", Split::test);
   CHECK(bin.size() == 10000);
-  CHECK(xt::mean(bin.x)() == doctest::Approx(0.1325).epsilon(0.002));
+  CHECK(xt::mean(bin.x())() == doctest::Approx(0.1325).epsilon(0.002));
   // the .amat (compressed MAT) reader agrees with the IDX copy
   MatMatrix m = read_mat_matrix(dir + "/binarized_mnist/binarized_mnist_valid.amat", "X");
   Dataset valid = load_binarized_mnist(dir + "/binarized_mnist", Split::valid);
   REQUIRE(m.rows == valid.size());
   std::size_t mismatches = 0;
   for (std::size_t i = 0; i < m.rows; i += 97)
-    for (std::size_t j = 0; j < 784; ++j) mismatches += (m.column_major[j * m.rows + i] != 0) != (valid.x(i, j) != 0);
+    for (std::size_t j = 0; j < 784; ++j)
+      mismatches += (m.column_major[j * m.rows + i] != 0) != (valid.value(i, j) != 0);
   CHECK(mismatches == 0);
 }
 

@@ -22,8 +22,9 @@ Array<double> blobs() {
   REQUIRE(test::write_synthetic_data(tmp / "data"));
   auto d = data::load_mnist(tmp / "data", data::Split::train);
   data::binarize_threshold(d);
+  const Array<float> xf = d.first(200);
   Array<double> x = Array<double>::from_shape({200, d.dim()});
-  std::copy_n(d.x.data(), x.size(), x.data());
+  std::copy(xf.begin(), xf.end(), x.begin());
   return x;
 }
 

@@ -338,7 +338,7 @@ TEST_CASE("runs with a mixture prior, a VampPrior and two layers train, resume a
     CHECK(model->z_dim() == (variant == "two-layer" ? 5u : 3u));
     const auto split = load_vae_split(load_vae_run_config(dir).train, data::Split::test);
     Rng rng(1);
-    const auto e = evaluate_model(*model, split.x, 50, rng);
+    const auto e = evaluate_model(*model, split.x(), 50, rng);
     CHECK(std::isfinite(e.elbo));
     CHECK(e.log_likelihood >= e.elbo - 0.5);
   }

@@ -324,7 +324,7 @@ TEST_CASE("train_vae writes config, curve and checkpoints; the bound improves") 
   const auto vae = load_vae_run_model(tmp / "run", "best");
   const auto test_split = load_vae_split(back.train, data::Split::test);
   Rng rng(1);
-  const auto e = evaluate_vae(*vae, test_split.x, 0, rng);
+  const auto e = evaluate_vae(*vae, test_split.x(), 0, rng);
   CHECK(e.n == 200);
   REQUIRE(e.reconstruction);
   REQUIRE(e.kl);
@@ -545,7 +545,7 @@ TEST_CASE("a bound that is not finite stops the run, is recorded, and leaves the
   // It evaluates, and resumes from there (here without the fault: to the uninterrupted numbers).
   const auto vae = load_vae_run_model(tmp / "diverged", "last");
   Rng rng(1);
-  CHECK(std::isfinite(evaluate_vae(*vae, load_vae_split(c.train, data::Split::test).x, 0, rng).elbo));
+  CHECK(std::isfinite(evaluate_vae(*vae, load_vae_split(c.train, data::Split::test).x(), 0, rng).elbo));
   CHECK(resume_vae(tmp / "diverged"));
   check_same_curve(read_curve(tmp / "straight/curve.csv"), read_curve(tmp / "diverged/curve.csv"));
   check_same_parameters(tmp / "straight/checkpoint_last.safetensors", tmp / "diverged/checkpoint_last.safetensors");
