@@ -21,6 +21,8 @@
 #include <array>
 #include <cmath>
 
+#include <optional>
+
 #include <xsimd/xsimd.hpp>
 
 #include <xtensor/xbroadcast.hpp>
@@ -161,15 +163,16 @@ B sigmoid_slope_batch(const B& x) {
 
 /// v's data broadcast to `shape` (which v broadcasts to): v itself when the broadcast only adds
 /// leading or size-1 axes — the same number of elements, so the same row-major layout (a (B, D) batch
-/// against (1, B, D) logits) — else a copy in `storage`.
+/// against (1, B, D) logits) — else a copy in `storage`. (An optional: a default-constructed xarray is
+/// 0-d and allocates its one element, twice per op per step.)
 template <class T>
-const T* broadcast_data(const Array<T>& v, const Shape& shape, Array<T>& storage) {
+const T* broadcast_data(const Array<T>& v, const Shape& shape, std::optional<Array<T>>& storage) {
   if (v.shape() == shape) return v.data();
   std::size_t n = 1;
   for (std::size_t d : shape) n *= d;
   if (n == v.size()) return v.data();
-  storage = xt::broadcast(v, shape);
-  return storage.data();
+  storage.emplace(xt::broadcast(v, shape));
+  return storage->data();
 }
 
 /// The scalar-loop form of binary(): y = f(a, b) broadcast;  a.grad += unbroadcast(da(a, b, y, g)).
@@ -177,14 +180,14 @@ template <class T, class F, class DA, class DB>
 Var<T> binary_map(const char* op, const Var<T>& a, const Var<T>& b, F f, DA da, DB db) {
   const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(op, a.shape(), b.shape());
   Var<T> y = make_output(op, shape, a, b);
-  Array<T> sa, sb;
+  std::optional<Array<T>> sa, sb;
   const T* av = broadcast_data(a.value(), shape, sa);
   const T* bv = broadcast_data(b.value(), shape, sb);
   T* yv = y.out().data();
   for (std::size_t i = 0, n = y.size(); i < n; ++i) yv[i] = f(av[i], bv[i]);
   y.on_backward([a, b, y, da, db] {
     const Shape& shape = y.shape();
-    Array<T> sa, sb;
+    std::optional<Array<T>> sa, sb;
     const T* av = broadcast_data(a.value(), shape, sa);
     const T* bv = broadcast_data(b.value(), shape, sb);
     const T* yv = y.value().data();
@@ -217,12 +220,12 @@ template <class T, class F, class DA, class DB>
 Var<T> binary_simd(const char* op, const Var<T>& a, const Var<T>& b, F f, DA da, DB db) {
   const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(op, a.shape(), b.shape());
   Var<T> y = make_output(op, shape, a, b);
-  Array<T> sa, sb;
+  std::optional<Array<T>> sa, sb;
   simd_apply(y.size(), y.out().data(), false, f, broadcast_data(a.value(), shape, sa),
              broadcast_data(b.value(), shape, sb));
   y.on_backward([a, b, y, da, db] {
     const Shape& shape = y.shape();
-    Array<T> sa, sb;
+    std::optional<Array<T>> sa, sb;
     const T* av = broadcast_data(a.value(), shape, sa);
     const T* bv = broadcast_data(b.value(), shape, sb);
     const T* yv = y.value().data();
