@@ -20,22 +20,14 @@ std::unique_ptr<Mlp<T>> make_trunk(std::size_t in, const std::vector<std::size_t
   o.output_activation = a;  // every layer of the trunk is hidden: the heads come after it
   return std::make_unique<Mlp<T>>(sizes, rng, o);
 }
-/// x (..., in) as (rows, in): itself when it is 2-D already.
+/// x (..., in) itself, after checking its last axis: every layer takes leading axes as rows (Linear
+/// with a bias through the linear op, activations elementwise), so no reshape copies the data.
 template <class T>
-Var<T> flatten_leading(const Var<T>& x, std::size_t in) {
-  if (x.dim() == 2) return x;
+const Var<T>& check_input(const Var<T>& x, std::size_t in) {
   if (x.dim() == 0 || x.shape().back() != in)
     throw ShapeError(fmt::format("distribution layer with {} inputs: input of shape {}, expected (..., {})", in,
                                  shape_str(x.shape()), in));
-  return reshape(x, {-1, static_cast<long>(in)});
-}
-/// y (rows, out) back to x's leading axes: (..., out).
-template <class T>
-Var<T> unflatten_leading(const Var<T>& y, const Var<T>& x) {
-  if (x.dim() == 2) return y;
-  std::vector<long> shape(x.shape().begin(), x.shape().end() - 1);
-  shape.push_back(static_cast<long>(y.shape().back()));
-  return reshape(y, shape);
+  return x;
 }
 }  // namespace
 
@@ -58,13 +50,12 @@ Var<T> NormalMlp<T>::hidden(const Var<T>& x) const {
 
 template <class T>
 dist::Independent<T> NormalMlp<T>::forward(const Var<T>& x) const {
-  // Any rank: the whole MLP runs on the flattened leading axes, so both heads read one (rows, h) array
-  // and their gradients meet in it (one accumulating gemm each), as for a 2-D input.
-  const Var<T> rows = flatten_leading(x, in_);
-  const Var<T> h = hidden(rows);                                                        // h = act(W h_prev + b)
+  // Any rank: the leading axes are rows of every product, so both heads read one h array and their
+  // gradients meet in it (one accumulating gemm each), as for a 2-D input.
+  const Var<T> h = hidden(check_input(x, in_));                                         // h = act(W h_prev + b)
   const Var<T> mu = mean_ == MeanActivation::sigmoid ? sigmoid((*mu_)(h)) : (*mu_)(h);  // μ = W_μ h + b_μ
   const Var<T> log_var = (*log_var_)(h);                                                // log σ² = W_v h + b_v
-  return {dist::Normal<T>::from_log_var(unflatten_leading(mu, x), unflatten_leading(log_var, x)), 1};
+  return {dist::Normal<T>::from_log_var(mu, log_var), 1};
 }
 
 template <class T>
@@ -78,8 +69,8 @@ BernoulliMlp<T>::BernoulliMlp(std::size_t in, const std::vector<std::size_t>& hi
 
 template <class T>
 Var<T> BernoulliMlp<T>::logits(const Var<T>& x) const {
-  const Var<T> rows = flatten_leading(x, in_);
-  return unflatten_leading((*logits_)(trunk_ ? trunk_->forward(rows) : rows), x);
+  const Var<T>& rows = check_input(x, in_);
+  return (*logits_)(trunk_ ? trunk_->forward(rows) : rows);
 }
 
 template <class T>

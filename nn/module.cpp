@@ -199,7 +199,7 @@ Var<T> Linear<T>::forward(const Var<T>& x) const {
   const auto affine = [&](const Var<T>& rows) {
     return bias_ ? tapir::linear(rows, tape.param(*weight_), tape.param(*bias_)) : matmul(rows, tape.param(*weight_));
   };
-  if (x.dim() == 2) return affine(x);
+  if (x.dim() == 2 || (x.dim() > 2 && bias_)) return affine(x);  // linear takes leading axes as rows
   // Any other rank: one gemm over the flattened leading axes, (Π leading, in) → (Π leading, out).
   std::vector<long> rows_shape{-1, static_cast<long>(in_)}, out_shape;
   for (std::size_t i = 0; i + 1 < x.dim(); ++i) out_shape.push_back(static_cast<long>(x.shape()[i]));

@@ -49,13 +49,16 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
   const Shape& sx = x.shape();
   const Shape& sw = w.shape();
   const Shape& sb = b.shape();
-  if (sx.size() != 2 || sw.size() != 2 || sb.size() != 1 || sx[1] != sw[0] || sb[0] != sw[1])
-    throw ShapeError(fmt::format("linear: x {}, W {} and b {} do not fit y = x W + b (need (m, k), (k, n), (n,))",
+  if (sx.size() < 2 || sw.size() != 2 || sb.size() != 1 || sx.back() != sw[0] || sb[0] != sw[1])
+    throw ShapeError(fmt::format("linear: x {}, W {} and b {} do not fit y = x W + b (need (..., m, k), (k, n), (n,))",
                                  shape_str(sx), shape_str(sw), shape_str(sb)));
   Tape<T>& tape = detail::common_tape("linear", x, w);
   if (&tape != &b.tape()) throw Error("linear: the operands belong to different tapes");
-  const std::size_t m = sx[0], k = sx[1], n = sw[1];
-  Var<T> y = tape.push("linear", Shape{m, n}, x.requires_grad() || w.requires_grad() || b.requires_grad());
+  // Leading axes are rows: x (..., m, k) is (Π leading · m, k) in memory already, so no reshape.
+  const std::size_t k = sx.back(), n = sw[1], m = k > 0 ? x.size() / k : shape_size(Shape(sx.begin(), sx.end() - 1));
+  Shape sy = sx;
+  sy.back() = n;
+  Var<T> y = tape.push("linear", sy, x.requires_grad() || w.requires_grad() || b.requires_grad());
   T* out = y.out().data();
   const T* bias = b.value().data();
   for (std::size_t i = 0; i < m; ++i) std::copy_n(bias, n, out + i * n);                        // y = b (each row)

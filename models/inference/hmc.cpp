@@ -11,10 +11,12 @@ namespace tapir::models {
 
 template <class T>
 void DensityEvaluator<T>::operator()(const Array<T>& z, Array<T>& log_p, Array<T>& grad) {
+  // Only a flag that is on is written (and restored): with the parameters frozen by the caller, several
+  // evaluators on several threads share a model and only read it (model_ais's groups).
   std::vector<bool> was(frozen.size());
   for (std::size_t i = 0; i < frozen.size(); ++i) {
     was[i] = frozen[i]->requires_grad();
-    frozen[i]->set_requires_grad(false);
+    if (was[i]) frozen[i]->set_requires_grad(false);
   }
   try {
     tape.clear();
@@ -28,10 +30,12 @@ void DensityEvaluator<T>::operator()(const Array<T>& z, Array<T>& log_p, Array<T
     grad = zv.grad();
     tape.clear();
   } catch (...) {
-    for (std::size_t i = 0; i < frozen.size(); ++i) frozen[i]->set_requires_grad(was[i]);
+    for (std::size_t i = 0; i < frozen.size(); ++i)
+      if (was[i]) frozen[i]->set_requires_grad(true);
     throw;
   }
-  for (std::size_t i = 0; i < frozen.size(); ++i) frozen[i]->set_requires_grad(was[i]);
+  for (std::size_t i = 0; i < frozen.size(); ++i)
+    if (was[i]) frozen[i]->set_requires_grad(true);
 }
 
 template <class T>

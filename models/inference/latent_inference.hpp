@@ -19,12 +19,19 @@ struct DecoderLatentModel {
   Array<T> tiled;  // (chains · n, D)
 };
 
-/// log p(x) of every row of x by AIS from the model's prior (no proposal needed: any decoder).
+/// The data points of one AIS or App. D group: the points are split into groups of this many, each
+/// run on its own (its own generator seeded from one draw of `rng` and the group's index, its own chains
+/// and tapes) on num_threads() threads, so the results depend on the seed, never on the thread count,
+/// and memory is bounded by chains × 50 rows of z whatever the number of points.
+inline constexpr std::size_t kInferenceGroupPoints = 50;
+
+/// log p(x) of every row of x by AIS from the model's prior (no proposal needed: any decoder), in
+/// groups of kInferenceGroupPoints points on several threads (above).
 template <class T>
 AisResult model_ais(const LatentVariableModel<T>& model, const Array<T>& x, const AisOptions& options, Rng& rng);
 
 /// log p(x) of every row of x by the AEVB paper's App. D estimator (HMC from the prior, a fitted
-/// Gaussian, the harmonic-mean style average); meant for z_dim < 5.
+/// Gaussian, the harmonic-mean style average); meant for z_dim < 5. In groups of points as model_ais.
 template <class T>
 HarmonicResult model_harmonic(const LatentVariableModel<T>& model, const Array<T>& x, const HarmonicOptions& options,
                               Rng& rng, std::size_t chains = 1);

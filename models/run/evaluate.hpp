@@ -35,24 +35,44 @@ struct ModelEvaluation {
 };
 using VaeEvaluation = ModelEvaluation;
 
-/// The average bound (model.elbo_terms: the same value as model.elbo) over the rows of `x` (in batches of
-/// `batch`), with its reconstruction and KL terms where the model splits it and the active units of its
-/// proposal means where elbo_terms gives them; and with k > 0 the
-/// importance-sampled log p(x) = log (1/K) Σ_k p(x, z_k)/q(z_k|x), computed in chunks of K so that
-/// K = 5000 fits in memory. With `binarize`, each row is a Bernoulli draw of its pixels from that
-/// generator (the same draws for the bound and for log p(x)): dynamic binarisation without a binarised
-/// copy of the data. `latent_rows` bounds the latents (data rows × samples) of one pass of the importance
-/// sampler, and with it the memory: about latent_rows × x_dim floats for the decoder, and for a mixture
-/// prior latent_rows × components × z_dim (see evaluation_rows).
+/// The latents (data rows × samples) of one call of the importance sampler by default: 8192, about 25 MB
+/// per decoder array for MNIST. (Measured: see evaluate_model.)
+inline constexpr std::size_t kEvaluationLatentRows = 8192;
+
+/// The average bound (evaluate_bound) over the rows of `x`, with its reconstruction and KL terms and
+/// the active units where the model gives them; and with k > 0 the importance-sampled
+/// log p(x) = log (1/K) Σ_k p(x, z_k)/q(z_k|x) per row, averaged. With `binarize`, each row is a
+/// Bernoulli draw of its pixels from that generator (the same draws for the bound and for log p(x)):
+/// dynamic binarisation without a binarised copy of the data.
+///
+/// Both passes run on num_threads() threads (autodiff/parallel.hpp). The rows are split into fixed
+/// groups — `batch` rows for the bound, importance_group_rows(K) for log p(x) — and each group draws from
+/// its own generator, seeded from one draw of `rng` and the group's index, so the results depend on the
+/// seed, the data, K and `batch`, never on the thread count. A group's K samples are drawn `latent_rows`
+/// latents (rows × samples) at a time, which bounds the memory whatever K is: about latent_rows × x_dim
+/// floats per decoder array and thread, and for a mixture prior latent_rows × components × z_dim (see
+/// evaluation_rows). For a model that draws a call's z in one array, samples first (the Vae: z_k ~ q
+/// as (K, B, z)), `latent_rows` does not change the result either; a model that draws in two steps
+/// (TwoLayerVae: z₁ then z₂) sees other draws when K is split differently.
 ModelEvaluation evaluate_model(const LatentVariableModel<float>& model, const Array<float>& x, std::size_t k, Rng& rng,
-                               std::size_t batch = 1000, Rng* binarize = nullptr, std::size_t latent_rows = 100'000);
+                               std::size_t batch = 1000, Rng* binarize = nullptr,
+                               std::size_t latent_rows = kEvaluationLatentRows);
 inline ModelEvaluation evaluate_vae(const LatentVariableModel<float>& model, const Array<float>& x, std::size_t k,
                                     Rng& rng, std::size_t batch = 1000, Rng* binarize = nullptr) {
   return evaluate_model(model, x, k, rng, batch, binarize);
 }
 
-/// latent_rows for evaluate_model that keeps a pass near 300 MB for this model: 10⁵, divided by
-/// K / 50 for a prior with K mixture components (a VampPrior with 500 pseudo-inputs: 10⁴).
+/// Group g's generator in evaluate_model and evaluate_bound: its own stream, seeded from `base` (one draw
+/// of the caller's generator: the bound's base first, then log p(x)'s) and g, so a group's draws do not
+/// depend on which thread runs it or when.
+Rng group_rng(std::uint64_t base, std::uint64_t g);
+
+/// The rows of one importance-sampling group for K samples: max(1, min(100, 1000 / K)) — one row (its
+/// own generator) for K ≥ 1000, up to 100 rows for small K, so the encoder's products stay big enough.
+std::size_t importance_group_rows(std::size_t k);
+
+/// latent_rows for evaluate_model for this model: kEvaluationLatentRows, divided by K / 50 for a prior
+/// with K mixture components (a VampPrior with 500 pseudo-inputs: 819), at least 256.
 std::size_t evaluation_rows(const VaeConfig& model);
 
 /// The mean over the rows of x of a per-row statistic f(x_batch) → (batch,), in batches with no
@@ -67,8 +87,9 @@ double mean_over_rows(const Array<float>& x, std::size_t batch, Rng* binarize,
 BoundEvaluation mean_terms_over_rows(const Array<float>& x, std::size_t batch, Rng* binarize,
                                      const std::function<ElboTerms<float>(const Var<float>&)>& f);
 
-/// model.elbo_terms(x, rng) over the rows of x: Method::evaluate's default, the curve's train and test
-/// columns.
+/// model.elbo_terms over the rows of x: Method::evaluate's default, the curve's train and test columns.
+/// Batches of `batch` rows run on num_threads() threads, batch g with its own generator (seeded from one
+/// draw of `rng` and g), combined in batch order: the same numbers on any number of threads.
 BoundEvaluation evaluate_bound(const LatentVariableModel<float>& model, const Array<float>& x, Rng& rng,
                                std::size_t batch = 1000, Rng* binarize = nullptr);
 

@@ -25,6 +25,8 @@ class Bernoulli : public Distribution<T> {
   std::string type_name() const override { return "Bernoulli"; }
   /// log p(x) = bernoulli_log_prob(l, x) (below);  d/dl = x − σ(l).
   Var<T> log_prob(const Var<T>& value) const override;
+  /// Σ over the last axis of log_prob (n = 1) in one pass: bernoulli_log_prob_summed (below).
+  Var<T> log_prob_summed(const Var<T>& value, std::size_t n) const override;
   /// 0/1 draws with P(1) = σ(l), a constant.
   Var<T> sample(Rng& rng, const Shape& sample_shape = {}) const override;
   /// H = σ(l) softplus(−l) + σ(−l) softplus(l)  (= −p log p − (1 − p) log(1 − p); both terms ≥ 0, so
@@ -50,5 +52,13 @@ class Bernoulli : public Distribution<T> {
 /// y = −∞ (gradients 0) for x outside [0, 1]; NaN for NaN x or l.
 template <class T>
 Var<T> bernoulli_log_prob(const Var<T>& logits, const Var<T>& value);
+
+/// Σ over the last axis of bernoulli_log_prob(l, x), one tape node and one pass over the logits, for x
+/// (no gradient) a trailing tile of l — x (B, D) under l (S…, B, D), the data under S decoded samples
+/// — with every x in [0, 1]; the gradient to l is g_r (x − σ(l)). Any other x (broadcast otherwise,
+/// needing a gradient, outside [0, 1]) goes through the two ops sum_rightmost(bernoulli_log_prob, 1).
+/// Independent(Bernoulli, 1).log_prob (a pixel decoder's log p(x|z)) uses it: no (S…, B, D) temporaries.
+template <class T>
+Var<T> bernoulli_log_prob_summed(const Var<T>& logits, const Var<T>& value);
 
 }  // namespace tapir::dist

@@ -79,6 +79,11 @@ void Distribution<T>::not_implemented(const char* what) const {
 }
 
 template <class T>
+Var<T> Distribution<T>::log_prob_summed(const Var<T>& value, std::size_t n) const {
+  return sum_rightmost(log_prob(value), n);
+}
+
+template <class T>
 Var<T> Distribution<T>::sample(Rng& rng, const Shape& sample_shape) const {
   Array<T> x;
   {

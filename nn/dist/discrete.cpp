@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -45,6 +46,65 @@ Var<T> bernoulli_log_prob(const Var<T>& logits, const Var<T>& value) {
   return tapir::where(out, lp.tape().scalar(-std::numeric_limits<T>::infinity()), lp);
 }
 
+template <class T>
+Var<T> bernoulli_log_prob_summed(const Var<T>& logits, const Var<T>& value) {
+  const Shape& sl = logits.shape();
+  const Shape& sv = value.shape();
+  const Array<T>& x = value.value();
+  // The fused loop covers the common case: x a trailing tile of the logits (the data under S samples),
+  // no gradient for x, every x in [0, 1]. Anything else: the two-op form, which handles all of it.
+  const bool tile = sl.size() >= 1 && sv.size() >= 1 && sv.size() <= sl.size() && x.size() > 0 &&
+                    std::equal(sv.begin(), sv.end(), sl.end() - static_cast<std::ptrdiff_t>(sv.size()));
+  if (!tile || value.requires_grad() || !std::all_of(x.begin(), x.end(), [](T v) { return v >= T(0) && v <= T(1); }))
+    return sum_rightmost(bernoulli_log_prob(logits, value), 1);
+  const std::size_t d = sl.back(), rows = logits.size() / std::max<std::size_t>(d, 1), tile_rows = x.size() / d;
+  Var<T> y = detail::make_output("bernoulli_log_prob_summed", Shape(sl.begin(), sl.end() - 1), logits);
+  using B = xsimd::batch<T>;
+  // −BCE(l, x) as binary_cross_entropy_with_logits computes it, negated and summed in one pass.
+  const auto log_p = [](const B& l, const B& t) {
+    const B w = xsimd::select(l > B(0), B(1) - t, -t);  // the weight of l
+    return -(xsimd::select(w == B(0), B(0), w * l) + xsimd::log1p(xsimd::exp(-xsimd::abs(l))));
+  };
+  const T* lv = logits.value().data();
+  T* out = y.out().data();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const T* l = lv + r * d;
+    const T* t = x.data() + (r % tile_rows) * d;
+    B acc(T(0));
+    std::size_t j = 0;
+    for (; j + B::size <= d; j += B::size) acc += log_p(B::load_unaligned(l + j), B::load_unaligned(t + j));
+    T s = xsimd::hadd(acc);
+    if (j < d) {  // the tail padded into one batch (a padded element adds −log 2 and is masked out)
+      std::array<T, B::size> pl{}, pt{}, r2{};
+      std::copy(l + j, l + d, pl.begin());
+      std::copy(t + j, t + d, pt.begin());
+      log_p(B::load_unaligned(pl.data()), B::load_unaligned(pt.data())).store_unaligned(r2.data());
+      for (std::size_t i = 0; i < d - j; ++i) s += r2[i];
+    }
+    out[r] = s;
+  }
+  y.on_backward([logits, value, y, d, rows, tile_rows] {
+    logits.accumulate_grad([&](Array<T>& dl, bool acc) {  // dy/dl = x − σ(l), the row's gradient g_r
+      const T* lv = logits.value().data();
+      const T* xv = value.value().data();
+      const T* g = y.grad().data();
+      T* o = dl.data();
+      for (std::size_t r = 0; r < rows; ++r) {
+        const B gr(g[r]);
+        detail::simd_apply(
+            d, o + r * d, acc,
+            [&gr](B l, B t) {
+              const B e = xsimd::exp(-xsimd::abs(l));
+              const B s = e / (B(1) + e);  // σ(−l) for l ≥ 0, σ(l) for l < 0
+              return -gr * xsimd::select(l >= B(0), (B(1) - t) - s, s - t);
+            },
+            lv + r * d, xv + (r % tile_rows) * d);
+      }
+    });
+  });
+  return y;
+}
+
 // ---- Bernoulli ----------------------------------------------------------------------------------
 
 template <class T>
@@ -58,6 +118,11 @@ Var<T> Bernoulli<T>::probs() const {
 template <class T>
 Var<T> Bernoulli<T>::log_prob(const Var<T>& value) const {
   return bernoulli_log_prob(logits_, value);
+}
+
+template <class T>
+Var<T> Bernoulli<T>::log_prob_summed(const Var<T>& value, std::size_t n) const {
+  return n == 1 ? bernoulli_log_prob_summed(logits_, value) : Distribution<T>::log_prob_summed(value, n);
 }
 
 template <class T>
@@ -231,7 +296,7 @@ std::string Independent<T>::type_name() const {
 template <class T>
 Var<T> Independent<T>::log_prob(const Var<T>& value) const {
   check_value_shape(*this, value);
-  return sum_rightmost(base_->log_prob(value), n_);
+  return base_->log_prob_summed(value, n_);
 }
 
 template <class T>
@@ -316,11 +381,12 @@ Var<T> MixtureSameFamily<T>::variance() const {
   return second_moment - square(mean());
 }
 
-#define TAPIR_DIST_DISCRETE(T)                                                      \
-  template Var<T> bernoulli_log_prob<T>(const Var<T>& logits, const Var<T>& value); \
-  template class Bernoulli<T>;                                                      \
-  template class Categorical<T>;                                                    \
-  template class Independent<T>;                                                    \
+#define TAPIR_DIST_DISCRETE(T)                                                             \
+  template Var<T> bernoulli_log_prob<T>(const Var<T>& logits, const Var<T>& value);        \
+  template Var<T> bernoulli_log_prob_summed<T>(const Var<T>& logits, const Var<T>& value); \
+  template class Bernoulli<T>;                                                             \
+  template class Categorical<T>;                                                           \
+  template class Independent<T>;                                                           \
   template class MixtureSameFamily<T>;
 
 TAPIR_DIST_DISCRETE(float)

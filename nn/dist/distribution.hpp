@@ -46,6 +46,9 @@ class Distribution {
 
   /// log p(x) for x of shape S + batch_shape + event_shape; returns S + batch_shape.
   virtual Var<T> log_prob(const Var<T>& value) const = 0;
+  /// Σ of log_prob(value) over its last n axes (Independent's log_prob). The default sums log_prob;
+  /// a family may fuse the two (Bernoulli: one pass, no full-size temporaries).
+  virtual Var<T> log_prob_summed(const Var<T>& value, std::size_t n) const;
 
   /// x ~ p with shape sample_shape + batch_shape + event_shape, as a constant Var: no gradient flows to
   /// the parameters. The default runs rsample in a no-grad scope and copies its value into a constant.

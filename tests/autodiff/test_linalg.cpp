@@ -77,3 +77,17 @@ TEST_CASE("linear(x, W, b) = x W + b in one node, with the same gradients") {
                   "linear reused");
   check_throws_with([&] { linear(x, w, tape.variable(test::rand({4}, 1))); }, {"linear", "(4, 3)", "(3, 5)", "(4,)"});
 }
+
+TEST_CASE("linear takes leading axes as rows: (2, 4, 3) → (2, 4, 5), as the 2-D product of its rows") {
+  const Array<double> x0 = test::rand({2, 4, 3}, 51), w0 = test::rand({3, 5}, 52), b0 = test::rand({5}, 53);
+  Tape<double> tape;
+  const Var<double> y = linear(tape.variable(x0), tape.variable(w0), tape.variable(b0));
+  REQUIRE(y.shape() == Shape{2, 4, 5});
+  Array<double> rows = x0;
+  rows.reshape({8, 3});
+  Array<double> want = naive_matmul(rows, w0) + b0;
+  want.reshape({2, 4, 5});
+  check_close(y.value(), want, 1e-12);
+  check_gradients([](Tape<double>&, const auto& in) { return linear(in[0], in[1], in[2]); }, {x0, w0, b0},
+                  "linear 3-D");
+}
