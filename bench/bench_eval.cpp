@@ -119,12 +119,7 @@ int main(int argc, char** argv) {
   const auto config = models::load_vae_run_config(run_dir);
   const auto model = models::load_run_model(run_dir, "last");
   const auto d = models::load_vae_split(config.train, models::data::split_from_string(split));
-  Array<float> x = d.x;
-  if (limit > 0 && limit < d.size()) {
-    std::vector<std::size_t> rows(limit);
-    for (std::size_t i = 0; i < limit; ++i) rows[i] = i;
-    models::data::gather_rows(d.x, rows, x);
-  }
+  const Array<float> x = d.first(limit > 0 ? limit : d.size());
   if (latent_rows == 0) latent_rows = models::evaluation_rows(config.model);
   Rng rng(seed);
   g_record = true;
