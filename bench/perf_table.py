@@ -50,8 +50,12 @@ def bench_tape(path, env, threads):
     return ms, kernels.group(1) if kernels else "?"
 
 
-def blas_library(tapir):
-    """The BLAS shared library the tapir binary loads (ldd)."""
+def blas_library(tapir, env):
+    """The BLAS library doing tapir's products under `env`: BLIS when `tapir --version` says so (it
+    loads BLIS itself when OpenBLAS runs pre-AVX2 kernels), else the one the binary links (ldd)."""
+    version = subprocess.run([tapir, "--version"], env=env, capture_output=True, text=True).stdout
+    if "BLAS: BLIS" in version:
+        return "/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4"
     out = subprocess.run(["ldd", tapir], capture_output=True, text=True).stdout
     for lib in ("libopenblas", "libblis", "libblas"):
         m = re.search(rf"{lib}[^ ]* => (\S+)", out)
@@ -83,7 +87,6 @@ def main():
     for p in (tapir, tape_bench, blas_bench):
         if not os.access(p, os.X_OK):
             sys.exit(f"perf_table: {p} is missing: cmake --build {args.build} --target tapir_cli bench_tape bench_blas")
-    lib = blas_library(tapir)
     coretypes = args.coretypes.split(",")
     k = 5000
     peers = {"tapir": tapir}
@@ -119,6 +122,7 @@ def main():
                     if threads == 2:
                         add(ct, "raw_step_ms", ms["c"])
                 r[ct]["kernels"] = kernels
+                lib = blas_library(tapir, env)
                 out = subprocess.run([blas_bench, "--lib", lib, "--threads", "2", "--reps", "100"], env=env,
                                      capture_output=True, text=True, check=True).stdout
                 add(ct, "decode_row_s", json.loads(out)["decode_ms"] * 1e-3 / 10000)
@@ -157,7 +161,7 @@ def main():
         ("**tapir / PyTorch RSS** (goal ≤ 0.35)",
          lambda ct: f"**{max(r[ct]['tapir_rss']) / max(r[ct]['torch_rss']):.2f}**"),
     ]
-    print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, tapir's BLAS {lib}, OPENBLAS_NUM_THREADS=2, "
+    print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, OPENBLAS_NUM_THREADS=2, "
           f"{args.rounds} rounds x {args.epochs} epochs (medians)\n")
     print("| | " + " | ".join(f"OPENBLAS_CORETYPE={ct}" for ct in coretypes) + " |")
     print("|---|" + "---:|" * len(coretypes))
