@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   if (latent_rows == 0) latent_rows = models::evaluation_rows(config.model);
   Rng rng(seed);
   g_record = true;
-  const auto e = models::evaluate_model(*model, x, k, rng, 1000, nullptr, latent_rows);
+  const auto e = models::evaluate_model(*model, x, k, rng, models::kEvaluationBatch, nullptr, latent_rows);
   g_record = false;
   double flop = 0;
   for (const Call& c : g_calls) flop += 2.0 * c.m * c.n * c.k;

@@ -42,7 +42,8 @@ int run_eval(EvalArgs a, bool k_given) {
     throw Error("an AVB encoder has no density: -k has no importance-sampled estimate; use --ais-steps");
   if (avb_run) a.k = 0;
   auto e = avb_run ? models::ModelEvaluation{}
-                   : models::evaluate_model(vae, x, a.k, rng, 1000, nullptr, models::evaluation_rows(config.model));
+                   : models::evaluate_model(vae, x, a.k, rng, models::kEvaluationBatch, nullptr,
+                                            models::evaluation_rows(config.model));
   if (avb_run) {  // the bound with T in place of log q − log p (the Vae's own Gaussian encoder is unused)
     const auto start = Clock::now();
     const auto avb = models::load_avb_run_networks(a.run_dir, a.which);

@@ -72,8 +72,9 @@ void over_groups(const Array<float>& x, std::size_t group, Rng* binarize, const 
   if (group == 0 || n == 0) throw Error("evaluation needs a positive batch and at least one row");
   const std::size_t groups = (n + group - 1) / group;
   const std::size_t threads = std::min(num_threads(), groups);
-  // A pass: at least a group per thread, and about 4096 rows (12 MB of MNIST) when groups are small.
-  const std::size_t per_pass = std::max(threads, std::size_t(4096) / group);
+  // A pass: at least a group per thread, and about 1024 rows (3 MB of MNIST, twice: gathered and
+  // binarised) when groups are small. The draws do not depend on it (row-major on this thread).
+  const std::size_t per_pass = std::max(threads, std::size_t(1024) / group);
   // BLAS on one thread always, also when one task runs at a time: OpenBLAS on two threads gives other
   // roundings for some shapes (a one-row encoder product: log p(x) differed in the 8th digit between
   // TAPIR_NUM_THREADS=1 and 2), and the numbers must not depend on the thread count.

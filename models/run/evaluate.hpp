@@ -37,6 +37,9 @@ using VaeEvaluation = ModelEvaluation;
 
 /// The latents (data rows × samples) of one call of the importance sampler by default: 8192, about 25 MB
 /// per decoder array for MNIST. (Measured: see evaluate_model.)
+/// Rows per batch of the bound's evaluation (each batch a task with its own generator): small enough that
+/// two threads' working sets stay near 10 MB each on MNIST, large enough for efficient products.
+inline constexpr std::size_t kEvaluationBatch = 250;
 inline constexpr std::size_t kEvaluationLatentRows = 8192;
 
 /// The average bound (evaluate_bound) over the rows of `x`, with its reconstruction and KL terms and
@@ -55,10 +58,10 @@ inline constexpr std::size_t kEvaluationLatentRows = 8192;
 /// as (K, B, z)), `latent_rows` does not change the result either; a model that draws in two steps
 /// (TwoLayerVae: z₁ then z₂) sees other draws when K is split differently.
 ModelEvaluation evaluate_model(const LatentVariableModel<float>& model, const Array<float>& x, std::size_t k, Rng& rng,
-                               std::size_t batch = 1000, Rng* binarize = nullptr,
+                               std::size_t batch = kEvaluationBatch, Rng* binarize = nullptr,
                                std::size_t latent_rows = kEvaluationLatentRows);
 inline ModelEvaluation evaluate_vae(const LatentVariableModel<float>& model, const Array<float>& x, std::size_t k,
-                                    Rng& rng, std::size_t batch = 1000, Rng* binarize = nullptr) {
+                                    Rng& rng, std::size_t batch = kEvaluationBatch, Rng* binarize = nullptr) {
   return evaluate_model(model, x, k, rng, batch, binarize);
 }
 
@@ -91,6 +94,6 @@ BoundEvaluation mean_terms_over_rows(const Array<float>& x, std::size_t batch, R
 /// Batches of `batch` rows run on num_threads() threads, batch g with its own generator (seeded from one
 /// draw of `rng` and g), combined in batch order: the same numbers on any number of threads.
 BoundEvaluation evaluate_bound(const LatentVariableModel<float>& model, const Array<float>& x, Rng& rng,
-                               std::size_t batch = 1000, Rng* binarize = nullptr);
+                               std::size_t batch = kEvaluationBatch, Rng* binarize = nullptr);
 
 }  // namespace tapir::models

@@ -12,7 +12,7 @@ namespace tapir::models {
 namespace fs = std::filesystem;
 
 BoundEvaluation Method::evaluate(const Array<float>& x, Rng& rng, Rng* binarize) {
-  return evaluate_bound(model_, x, rng, 1000, binarize);
+  return evaluate_bound(model_, x, rng, kEvaluationBatch, binarize);
 }
 
 std::string previous_companion(const std::string& path) {
