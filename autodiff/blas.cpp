@@ -20,6 +20,15 @@ __attribute__((weak)) int openblas_get_num_threads();
 __attribute__((weak)) char* openblas_get_corename();
 }
 
+// AddressSanitizer refuses RTLD_DEEPBIND (google/sanitizers#611), which loading BLIS needs (below).
+#if defined(__SANITIZE_ADDRESS__)
+#define TAPIR_NO_DEEPBIND 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TAPIR_NO_DEEPBIND 1
+#endif
+#endif
+
 namespace tapir {
 
 namespace {
@@ -60,6 +69,11 @@ bool cpu_has_avx2_fma() {
 
 /// BLIS from Debian's libblis4-pthread (else whichever libblis.so.4 the loader finds), or false.
 bool load_blis(Backend& b, std::string& error) {
+#ifdef TAPIR_NO_DEEPBIND
+  (void)b;
+  error = "not under AddressSanitizer, which refuses RTLD_DEEPBIND";
+  return false;
+#else
   // RTLD_DEEPBIND: BLIS's cblas_sgemm calls sgemm_, which the process already has from OpenBLAS; without
   // it BLIS's CBLAS layer would hand every product straight back to OpenBLAS.
   const int flags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
@@ -89,6 +103,7 @@ bool load_blis(Backend& b, std::string& error) {
   if (b.bli_set_threads && !std::getenv("BLIS_NUM_THREADS"))
     b.bli_set_threads(openblas_get_num_threads ? openblas_get_num_threads() : 1);
   return true;
+#endif
 }
 
 Backend choose() {
