@@ -5,10 +5,13 @@
 #include <fmt/format.h>
 #include <strings.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
 #include "autodiff/array.hpp"
+#include "autodiff/parallel.hpp"
 
 // CBLAS as linked (OpenBLAS's LP64 interface: int indices; the enums are ints).
 extern "C" {
@@ -47,7 +50,14 @@ struct Backend {
   // BLIS's thread controls when BLIS does the products.
   void (*bli_set_threads)(long) = nullptr;
   long (*bli_get_threads)() = nullptr;
+  // TAPIR_GEMM_THREADS=tapir (the default): the library on one thread, tapir's pool splits products.
+  bool split = true;
 };
+
+constexpr double kSplitFlops = 4e6;     // products below this run whole, on the calling thread
+constexpr std::size_t kMaxParts = 4;    // and those above in at most this many parts …
+constexpr double kPartFlops = 16e6;     // … of at least this much work each (shape only: see gemm_split)
+std::atomic<int> g_product_threads{0};  // set_blas_threads under TAPIR_GEMM_THREADS=tapir; 0 = num_threads()
 
 bool equals_ignoring_case(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
 
@@ -142,6 +152,16 @@ Backend choose() {
   } else {
     throw Error(fmt::format("TAPIR_BLAS='{}' is not a choice: use openblas, blis or auto", mode));
   }
+  const char* threads = std::getenv("TAPIR_GEMM_THREADS");
+  const std::string who = threads && *threads ? threads : "tapir";
+  if (equals_ignoring_case(who, "library")) {
+    b.split = false;
+  } else if (equals_ignoring_case(who, "tapir")) {
+    if (b.bli_set_threads) b.bli_set_threads(1);
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+  } else {
+    throw Error(fmt::format("TAPIR_GEMM_THREADS='{}' is not a choice: use tapir or library", who));
+  }
   return b;
 }
 
@@ -153,20 +173,60 @@ Backend& backend() {
 int flag(bool t) { return t ? kTrans : kNoTrans; }
 int bi(std::size_t v) { return static_cast<int>(v); }
 
+int product_threads() {
+  const int n = g_product_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : static_cast<int>(num_threads());
+}
+
+/// C = α op(A) op(B) + β C in up to kMaxParts column blocks (or row blocks) of C, one library call each
+/// (on one thread), spread over tapir's pool. Each element of C is computed by one call, over the whole
+/// k, so it does not matter which thread does which part; and the parts depend on the shape only, so
+/// the numbers are the same at any thread count (one thread runs the parts one after the other).
+template <class T, class G>
+void gemm_parts(G g, bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, const T* b,
+                T beta, T* c) {
+  const double flops = 2.0 * double(m) * double(n) * double(k);
+  const std::size_t lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+  const bool split_n = m <= n;  // every part packs the operand it shares: share the smaller one
+  const std::size_t dim = split_n ? n : m;
+  std::size_t parts = flops < kSplitFlops ? 1 : std::min<std::size_t>(kMaxParts, std::max(2.0, flops / kPartFlops));
+  parts = std::min(parts, std::max<std::size_t>(1, dim / 16));
+  if (parts <= 1) {
+    g(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, bi(lda), b, bi(ldb), beta, c, bi(ldc));
+    return;
+  }
+  const std::size_t step = ((dim + parts - 1) / parts + 15) / 16 * 16;  // whole 16-row (column) panels
+  const std::size_t count = (dim + step - 1) / step;
+  const auto part = [&](std::size_t p) {
+    const std::size_t lo = p * step, len = std::min(dim, lo + step) - lo;
+    if (split_n)
+      g(kRowMajor, flag(ta), flag(tb), bi(m), bi(len), bi(k), alpha, a, bi(lda), tb ? b + lo * ldb : b + lo, bi(ldb),
+        beta, c + lo, bi(ldc));
+    else
+      g(kRowMajor, flag(ta), flag(tb), bi(len), bi(n), bi(k), alpha, ta ? a + lo : a + lo * lda, bi(lda), b, bi(ldb),
+        beta, c + lo * ldc, bi(ldc));
+  };
+  parallel_for(count, part, static_cast<std::size_t>(product_threads()));
+}
+
 }  // namespace
 
 void blas_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
                 const float* b, float beta, float* c) {
   if (m == 0 || n == 0) return;
-  backend().sgemm(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b,
-                  tb ? bi(k) : bi(n), beta, c, bi(n));
+  const Backend& be = backend();
+  if (be.split) return gemm_parts(be.sgemm, ta, tb, m, n, k, alpha, a, b, beta, c);
+  be.sgemm(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b, tb ? bi(k) : bi(n),
+           beta, c, bi(n));
 }
 
 void blas_dgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
                 const double* b, double beta, double* c) {
   if (m == 0 || n == 0) return;
-  backend().dgemm(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b,
-                  tb ? bi(k) : bi(n), beta, c, bi(n));
+  const Backend& be = backend();
+  if (be.split) return gemm_parts(be.dgemm, ta, tb, m, n, k, alpha, a, b, beta, c);
+  be.dgemm(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b, tb ? bi(k) : bi(n),
+           beta, c, bi(n));
 }
 
 const char* blas_library() { return backend().library; }
@@ -174,13 +234,16 @@ const char* blas_kernels() { return backend().kernels.c_str(); }
 
 std::string blas_summary() {
   const Backend& b = backend();
-  std::string s = fmt::format("{} ({} kernels, {} threads)", b.library, b.kernels, blas_threads());
+  std::string s = b.split ? fmt::format("{} ({} kernels; products split over {} of tapir's threads)", b.library,
+                                        b.kernels, blas_threads())
+                          : fmt::format("{} ({} kernels, {} threads)", b.library, b.kernels, blas_threads());
   if (!b.why.empty()) s += ": " + b.why;
   return s;
 }
 
 int blas_threads() {
   const Backend& b = backend();
+  if (b.split) return product_threads();
   if (b.bli_get_threads) return static_cast<int>(std::max(1L, b.bli_get_threads()));
   if (openblas_get_num_threads) return openblas_get_num_threads();
   return 1;
@@ -189,6 +252,10 @@ int blas_threads() {
 void set_blas_threads(int n) {
   if (n < 1) n = 1;
   Backend& b = backend();
+  if (b.split) {  // the library stays on one thread; tapir's parts go to at most n threads
+    g_product_threads.store(n, std::memory_order_relaxed);
+    return;
+  }
   if (b.bli_set_threads) b.bli_set_threads(n);
   if (openblas_set_num_threads) openblas_set_num_threads(n);  // the factorisations' library
 }

@@ -12,6 +12,13 @@
 //   TAPIR_BLAS=auto, or unset: the linked library, unless it is OpenBLAS running kernels without AVX2
 //                        on a CPU that has AVX2 and FMA and BLIS is installed — then BLIS.
 // Only gemm is redirected; the factorisations (autodiff/dense.cpp) stay on the linked library.
+//
+// Threads: by default (TAPIR_GEMM_THREADS=tapir) the library runs on one thread and tapir splits each
+// product of at least 4 MFLOP into up to 4 blocks of C (columns, or rows when C is taller than wide),
+// which its own pool (autodiff/parallel.hpp; TAPIR_NUM_THREADS) runs: the same threads then do the
+// elementwise passes, instead of the library's threads spinning beside them. The blocks depend on the
+// shape only, so the numbers do not depend on the thread count. TAPIR_GEMM_THREADS=library gives each
+// product to the library's own threads instead (OPENBLAS_NUM_THREADS, BLIS_NUM_THREADS).
 // blas_summary() says what was chosen and why; `tapir --version` and the benchmarks print it.
 #pragma once
 
@@ -33,12 +40,14 @@ const char* blas_kernels();
 /// One line: library, kernels, threads, and why this library (e.g. "instead of OpenBLAS's Prescott kernels").
 std::string blas_summary();
 
-/// The product library's thread count (1 for a library tapir cannot ask).
+/// The threads one product runs on: tapir's (num_threads(), or what set_blas_threads set) when tapir
+/// splits the products; else the library's thread count (1 for a library tapir cannot ask).
 int blas_threads();
-/// Sets it where the library allows (OpenBLAS, BLIS); a no-op otherwise. Values < 1 mean 1.
+/// Sets it: the most threads tapir splits a product over, or the library's count where the library
+/// allows (OpenBLAS, BLIS) under TAPIR_GEMM_THREADS=library. Values < 1 mean 1.
 void set_blas_threads(int n);
 
-/// RAII: the product library on `n` threads for a scope, the previous count restored after.
+/// RAII: products on `n` threads for a scope, the previous count restored after.
 class BlasThreadsGuard {
  public:
   explicit BlasThreadsGuard(int n) : saved_(blas_threads()) { set_blas_threads(n); }

@@ -27,6 +27,7 @@
 
 #include <xtensor/xbroadcast.hpp>
 
+#include "autodiff/parallel.hpp"
 #include "autodiff/tape.hpp"
 
 namespace tapir::detail {
@@ -115,7 +116,7 @@ Var<T> unary_map(const char* op, const Var<T>& x, F f, D df) {
 /// xtensor expression, whose tail runs scalar code) its result does not depend on its position, and
 /// the hot activations keep their SIMD speed.
 template <class T, class F, class... In>
-void simd_apply(std::size_t n, T* out, bool accumulate, F f, const In*... in) {
+void simd_apply_serial(std::size_t n, T* out, bool accumulate, F f, const In*... in) {
   using B = xsimd::batch<T>;
   constexpr std::size_t w = B::size;
   std::size_t i = 0;
@@ -134,6 +135,20 @@ void simd_apply(std::size_t n, T* out, bool accumulate, F f, const In*... in) {
   std::array<T, w> r{};
   f(pad(in)...).store_unaligned(r.data());
   for (std::size_t j = 0; j < rest; ++j) out[i + j] = accumulate ? out[i + j] + r[j] : r[j];
+}
+
+/// Elements per task when simd_apply runs on several threads: a multiple of every batch width, so only
+/// the last chunk has a padded tail, as in one pass — the numbers do not depend on the split.
+inline constexpr std::size_t kSimdGrain = 8192;
+
+/// out[i] (+)= f(in[i]...) for i < n, as simd_apply_serial, in chunks of kSimdGrain on tapir's threads.
+template <class T, class F, class... In>
+void simd_apply(std::size_t n, T* out, bool accumulate, F f, const In*... in) {
+  if (n <= kSimdGrain) return simd_apply_serial(n, out, accumulate, f, in...);
+  const auto chunk = [&](std::size_t lo, std::size_t hi) {
+    simd_apply_serial(hi - lo, out + lo, accumulate, f, (in + lo)...);
+  };
+  parallel_chunks(n, kSimdGrain, chunk);
 }
 
 /// unary_map with SIMD kernels: y = f(x) and x.grad += df(x, y, g), f and df taking xsimd batches.

@@ -67,39 +67,47 @@ Var<T> bernoulli_log_prob_summed(const Var<T>& logits, const Var<T>& value) {
   };
   const T* lv = logits.value().data();
   T* out = y.out().data();
-  for (std::size_t r = 0; r < rows; ++r) {
-    const T* l = lv + r * d;
-    const T* t = x.data() + (r % tile_rows) * d;
-    B acc(T(0));
-    std::size_t j = 0;
-    for (; j + B::size <= d; j += B::size) acc += log_p(B::load_unaligned(l + j), B::load_unaligned(t + j));
-    T s = xsimd::hadd(acc);
-    if (j < d) {  // the tail padded into one batch (a padded element adds −log 2 and is masked out)
-      std::array<T, B::size> pl{}, pt{}, r2{};
-      std::copy(l + j, l + d, pl.begin());
-      std::copy(t + j, t + d, pt.begin());
-      log_p(B::load_unaligned(pl.data()), B::load_unaligned(pt.data())).store_unaligned(r2.data());
-      for (std::size_t i = 0; i < d - j; ++i) s += r2[i];
+  // Rows in blocks of about kSimdGrain elements on tapir's threads; each row's sum is one thread's.
+  const std::size_t grain = std::max<std::size_t>(1, detail::kSimdGrain / std::max<std::size_t>(d, 1));
+  const auto forward = [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* l = lv + r * d;
+      const T* t = x.data() + (r % tile_rows) * d;
+      B acc(T(0));
+      std::size_t j = 0;
+      for (; j + B::size <= d; j += B::size) acc += log_p(B::load_unaligned(l + j), B::load_unaligned(t + j));
+      T s = xsimd::hadd(acc);
+      if (j < d) {  // the tail padded into one batch (a padded element adds −log 2 and is masked out)
+        std::array<T, B::size> pl{}, pt{}, r2{};
+        std::copy(l + j, l + d, pl.begin());
+        std::copy(t + j, t + d, pt.begin());
+        log_p(B::load_unaligned(pl.data()), B::load_unaligned(pt.data())).store_unaligned(r2.data());
+        for (std::size_t i = 0; i < d - j; ++i) s += r2[i];
+      }
+      out[r] = s;
     }
-    out[r] = s;
-  }
-  y.on_backward([logits, value, y, d, rows, tile_rows] {
+  };
+  parallel_chunks(rows, grain, forward);
+  y.on_backward([logits, value, y, d, rows, tile_rows, grain] {
     logits.accumulate_grad([&](Array<T>& dl, bool acc) {  // dy/dl = x − σ(l), the row's gradient g_r
       const T* lv = logits.value().data();
       const T* xv = value.value().data();
       const T* g = y.grad().data();
       T* o = dl.data();
-      for (std::size_t r = 0; r < rows; ++r) {
-        const B gr(g[r]);
-        detail::simd_apply(
-            d, o + r * d, acc,
-            [&gr](B l, B t) {
-              const B e = xsimd::exp(-xsimd::abs(l));
-              const B s = e / (B(1) + e);  // σ(−l) for l ≥ 0, σ(l) for l < 0
-              return -gr * xsimd::select(l >= B(0), (B(1) - t) - s, s - t);
-            },
-            lv + r * d, xv + (r % tile_rows) * d);
-      }
+      const auto backward = [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+          const B gr(g[r]);
+          detail::simd_apply_serial(
+              d, o + r * d, acc,
+              [&gr](B l, B t) {
+                const B e = xsimd::exp(-xsimd::abs(l));
+                const B s = e / (B(1) + e);  // σ(−l) for l ≥ 0, σ(l) for l < 0
+                return -gr * xsimd::select(l >= B(0), (B(1) - t) - s, s - t);
+              },
+              lv + r * d, xv + (r % tile_rows) * d);
+        }
+      };
+      parallel_chunks(rows, grain, backward);
     });
   });
   return y;

@@ -13,6 +13,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "autodiff/parallel.hpp"
 #include "nn/optim/adagrad.hpp"
 #include "nn/optim/adam.hpp"
 #include "nn/optim/clip.hpp"
@@ -202,23 +203,27 @@ void Adagrad<T>::step() {
     T* th = theta.data();
     T* acc = s.data();
     const T* gr = grad.data();
-    const std::size_t n = theta.size();
-    using B = xsimd::batch<T>;
-    const B vclr(clr), veps(eps), vlambda(lambda);
-    std::size_t j = 0;
-    for (; j + B::size <= n; j += B::size) {
-      const B tv = B::load_unaligned(th + j);
-      B g = B::load_unaligned(gr + j);
-      if (lambda != 0) g = g + vlambda * tv;           // g = ∇f(θ) + λ θ
-      const B a = B::load_unaligned(acc + j) + g * g;  // s ← s + g²
-      a.store_unaligned(acc + j);
-      (tv - vclr * g / (xsimd::sqrt(a) + veps)).store_unaligned(th + j);  // θ ← θ − γ̃ g / (√s + ε)
-    }
-    for (; j < n; ++j) {
-      const T g = lambda != 0 ? gr[j] + lambda * th[j] : gr[j];
-      acc[j] = acc[j] + g * g;
-      th[j] = th[j] - clr * g / (std::sqrt(acc[j]) + eps);
-    }
+    // In chunks of 16384 elements on tapir's threads (autodiff/parallel.hpp): a multiple of the batch
+    // width, so every element takes the same path as in one pass, whatever the thread count.
+    const auto chunk = [&](std::size_t lo, std::size_t hi) {
+      using B = xsimd::batch<T>;
+      const B vclr(clr), veps(eps), vlambda(lambda);
+      std::size_t j = lo;
+      for (; j + B::size <= hi; j += B::size) {
+        const B tv = B::load_unaligned(th + j);
+        B g = B::load_unaligned(gr + j);
+        if (lambda != 0) g = g + vlambda * tv;           // g = ∇f(θ) + λ θ
+        const B a = B::load_unaligned(acc + j) + g * g;  // s ← s + g²
+        a.store_unaligned(acc + j);
+        (tv - vclr * g / (xsimd::sqrt(a) + veps)).store_unaligned(th + j);  // θ ← θ − γ̃ g / (√s + ε)
+      }
+      for (; j < hi; ++j) {
+        const T g = lambda != 0 ? gr[j] + lambda * th[j] : gr[j];
+        acc[j] = acc[j] + g * g;
+        th[j] = th[j] - clr * g / (std::sqrt(acc[j]) + eps);
+      }
+    };
+    parallel_chunks(theta.size(), 16384, chunk);
   }
 }
 
