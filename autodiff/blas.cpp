@@ -229,6 +229,8 @@ void blas_dgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, d
            beta, c, bi(n));
 }
 
+bool blas_split_by_tapir() { return backend().split; }
+
 const char* blas_library() { return backend().library; }
 const char* blas_kernels() { return backend().kernels.c_str(); }
 

@@ -40,6 +40,9 @@ const char* blas_kernels();
 /// One line: library, kernels, threads, and why this library (e.g. "instead of OpenBLAS's Prescott kernels").
 std::string blas_summary();
 
+/// True when tapir splits the products over its threads (TAPIR_GEMM_THREADS=tapir, the default): then a
+/// product's numbers do not depend on the thread count (the library's own threads do not promise that).
+bool blas_split_by_tapir();
 /// The threads one product runs on: tapir's (num_threads(), or what set_blas_threads set) when tapir
 /// splits the products; else the library's thread count (1 for a library tapir cannot ask).
 int blas_threads();

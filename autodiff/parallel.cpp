@@ -2,6 +2,7 @@
 // loops (a training step hands out work every few microseconds), then sleep.
 #include "autodiff/parallel.hpp"
 
+#include <pthread.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -142,9 +143,17 @@ class Pool {
   std::condition_variable sleep_cv_;
 };
 
+// Never destroyed: its detached workers may still be waiting at exit. A child of fork() has none of
+// the parent's workers, so it starts a new pool (the old one is left, unused).
+std::atomic<Pool*> g_pool{nullptr};
+std::once_flag g_pool_once;
+
 Pool& pool() {
-  static Pool* p = new Pool;  // never destroyed: its detached workers may still be waiting at exit
-  return *p;
+  std::call_once(g_pool_once, [] {
+    g_pool.store(new Pool);
+    pthread_atfork(nullptr, nullptr, [] { g_pool.store(new Pool); });
+  });
+  return *g_pool.load();
 }
 }  // namespace
 

@@ -125,7 +125,7 @@ const Array<T>& Var<T>::grad() const {
   detail::Node<T>& n = node();
   if (n.param) return n.param->grad();
   if (!n.has_grad) {
-    tape_->resize_buffer(n.grad, n.value.shape());
+    tape_->resize_buffer(n.grad, value().shape());
     std::fill(n.grad.begin(), n.grad.end(), T(0));
   }
   return n.grad;
@@ -181,6 +181,7 @@ Var<T> Tape<T>::push(const char* op, const Shape& shape, bool requires_grad) {
   if (size_ == nodes_.size()) nodes_.emplace_back();
   detail::Node<T>& n = nodes_[size_];
   n.param = nullptr;
+  n.view = nullptr;
   n.backward = nullptr;
   n.op = op;
   n.label = label_prefix_;
@@ -196,6 +197,22 @@ Var<T> Tape<T>::constant(const Array<T>& value) {
   xt::noalias(v.out()) = value;
   v.on_backward(nullptr);
   return v;
+}
+
+template <class T>
+Var<T> Tape<T>::constant_view(const Array<T>& value) {
+  if (anomaly_ && !all_finite(value))
+    detail::throw_anomaly("output", "constant", label_prefix_, nullptr, std::string());
+  if (size_ == nodes_.size()) nodes_.emplace_back();
+  detail::Node<T>& n = nodes_[size_];  // the slot's own buffers stay as they are, for the next step's op
+  n.param = nullptr;
+  n.view = &value;
+  n.backward = nullptr;
+  n.op = "constant";
+  n.label = label_prefix_;
+  n.requires_grad = false;
+  n.has_grad = false;
+  return Var<T>(this, static_cast<std::uint32_t>(size_++), generation_);
 }
 
 template <class T>

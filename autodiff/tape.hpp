@@ -175,6 +175,7 @@ struct Node {
   Array<T> value;  // the op's output (unused for parameter leaves)
   Array<T> grad;   // d(root)/d(value); valid this backward pass when has_grad
   Parameter<T>* param = nullptr;
+  const Array<T>* view = nullptr;  // a constant_view's array, read in place (value unused)
   Closure backward;
   const char* op = "";
   std::string label;
@@ -265,6 +266,9 @@ class Tape {
 
   /// A leaf holding a copy of `value` that never requires grad (data, targets, noise).
   Var<T> constant(const Array<T>& value);
+  /// A constant that reads `value` in place, without constant()'s copy (a training step's data batch):
+  /// `value` must stay alive and unchanged until clear().
+  Var<T> constant_view(const Array<T>& value);
   /// A 0-d constant.
   Var<T> scalar(T value);
   /// A leaf holding a copy of `value` whose gradient is computed (unless in a no-grad scope).
@@ -386,7 +390,7 @@ inline Tape<T>& Var<T>::tape() const {
 template <class T>
 inline const Array<T>& Var<T>::value() const {
   const detail::Node<T>& n = node();
-  return n.param ? n.param->value() : n.value;
+  return n.param ? n.param->value() : n.view ? *n.view : n.value;
 }
 
 template <class T>

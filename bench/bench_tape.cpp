@@ -1,6 +1,8 @@
 // bench/bench_tape.cpp — what the tape costs on a real model: the Kingma–Welling VAE loss (float32,
 // batch 100, MNIST sizes 784-500-20-500-784), forward + backward to all 10 parameters, three ways:
-//   (a) tape    Parameters + tape.param + ops, loss.backward(), tape.clear(), zero_grad every step;
+//   (a) tape    Parameters + tape.param + ops (the batch as tape.constant_view, the Bernoulli term as
+//               the VAE's fused dist::bernoulli_log_prob_summed), loss.backward(), tape.clear(),
+//               zero_grad every step;
 //   (b) manual  the same arithmetic written by hand: BLAS (tapir::gemm) + xtensor with xt::noalias into
 //               preallocated buffers, the backward derived by hand, no tape;
 //   (c) sgemm   the 14 sgemm calls the tape makes (same shapes, flags and betas), nothing else.
@@ -28,6 +30,7 @@
 
 #include "autodiff/autodiff.hpp"
 #include "autodiff/parallel.hpp"
+#include "nn/dist/bernoulli.hpp"
 
 // ---- Instrumentation ------------------------------------------------------------------------------
 
@@ -102,8 +105,8 @@ struct TapeVae {
 
   F step(const Array<F>& x_data, const Array<F>& eps_data) {
     for (auto& q : p) q.zero_grad();
-    auto x = tape.constant(x_data);
-    auto eps = tape.constant(eps_data);
+    auto x = tape.constant_view(x_data);  // the batch read in place, as the trainer does
+    auto eps = tape.constant_view(eps_data);
     auto W1 = tape.param(p[0]), b1 = tape.param(p[1]), W2 = tape.param(p[2]), b2 = tape.param(p[3]);
     auto W3 = tape.param(p[4]), b3 = tape.param(p[5]), W4 = tape.param(p[6]), b4 = tape.param(p[7]);
     auto W5 = tape.param(p[8]), b5 = tape.param(p[9]);
@@ -114,7 +117,8 @@ struct TapeVae {
     auto z = mu + tapir::exp(logvar * F(0.5)) * eps;
     auto h2 = tapir::tanh(tapir::linear(z, W4, b4));
     auto logits = tapir::linear(h2, W5, b5);
-    auto rec = tapir::sum(tapir::binary_cross_entropy_with_logits(logits, x));
+    // −Σ log Bernoulli(x | logits): the fused op the library's VAE runs (Independent(Bernoulli).log_prob).
+    auto rec = -tapir::sum(tapir::dist::bernoulli_log_prob_summed(logits, x));
     auto kl = F(-0.5) * tapir::sum(F(1) + logvar - tapir::square(mu) - tapir::exp(logvar));
     auto loss = (rec + kl) / F(B);
     loss.backward();

@@ -21,7 +21,7 @@ class Aevb : public Method {
 
   double step(const Array<float>& x, const std::vector<std::size_t>&, double beta, Rng& rng,
               Tape<float>& tape) override {
-    const Var<float> xv = tape.constant(x);
+    const Var<float> xv = tape.constant_view(x);  // the batch stays put until the trainer clears the tape
     // eq. 8 divided by N: the minibatch average of the per-point bound (the prior's share is the decay).
     const Var<float> bound =
         config_.objective == "iwae" ? mean(model_.iwae(xv, rng, config_.iwae_k)) : mean(model_.elbo(xv, rng, beta));

@@ -16,7 +16,7 @@ class WakeSleep : public Method {
   std::string name() const override { return "wake-sleep"; }
 
   double step(const Array<float>& x, const std::vector<std::size_t>&, double, Rng& rng, Tape<float>& tape) override {
-    const auto ws = vae_.wake_sleep(tape.constant(x), rng);
+    const auto ws = vae_.wake_sleep(tape.constant_view(x), rng);
     ws.loss.backward();
     const Var<float> bound = mean(ws.bound);  // the wake sample's estimate of the ELBO
     optimizer_->step();

@@ -46,6 +46,23 @@ Var<T> bernoulli_log_prob(const Var<T>& logits, const Var<T>& value) {
   return tapir::where(out, lp.tape().scalar(-std::numeric_limits<T>::infinity()), lp);
 }
 
+namespace {
+/// Every x in [0, 1] (NaN is not), in SIMD batches: this check runs on every training batch.
+template <class T>
+bool all_in_unit_interval(const T* x, std::size_t n) {
+  using B = xsimd::batch<T>;
+  xsimd::batch_bool<T> ok(true);
+  std::size_t i = 0;
+  for (; i + B::size <= n; i += B::size) {
+    const B v = B::load_unaligned(x + i);
+    ok = ok & (v >= B(0)) & (v <= B(1));
+  }
+  bool all = xsimd::all(ok);
+  for (; i < n; ++i) all = all && x[i] >= T(0) && x[i] <= T(1);
+  return all;
+}
+}  // namespace
+
 template <class T>
 Var<T> bernoulli_log_prob_summed(const Var<T>& logits, const Var<T>& value) {
   const Shape& sl = logits.shape();
@@ -55,7 +72,7 @@ Var<T> bernoulli_log_prob_summed(const Var<T>& logits, const Var<T>& value) {
   // no gradient for x, every x in [0, 1]. Anything else: the two-op form, which handles all of it.
   const bool tile = sl.size() >= 1 && sv.size() >= 1 && sv.size() <= sl.size() && x.size() > 0 &&
                     std::equal(sv.begin(), sv.end(), sl.end() - static_cast<std::ptrdiff_t>(sv.size()));
-  if (!tile || value.requires_grad() || !std::all_of(x.begin(), x.end(), [](T v) { return v >= T(0) && v <= T(1); }))
+  if (!tile || value.requires_grad() || !all_in_unit_interval(x.data(), x.size()))
     return sum_rightmost(bernoulli_log_prob(logits, value), 1);
   const std::size_t d = sl.back(), rows = logits.size() / std::max<std::size_t>(d, 1), tile_rows = x.size() / d;
   Var<T> y = detail::make_output("bernoulli_log_prob_summed", Shape(sl.begin(), sl.end() - 1), logits);
@@ -65,46 +82,61 @@ Var<T> bernoulli_log_prob_summed(const Var<T>& logits, const Var<T>& value) {
     const B w = xsimd::select(l > B(0), B(1) - t, -t);  // the weight of l
     return -(xsimd::select(w == B(0), B(0), w * l) + xsimd::log1p(xsimd::exp(-xsimd::abs(l))));
   };
+  // With a gradient to come, the same pass keeps each element's slope d log p / dl = x − σ(l) in a
+  // scratch node (a tape slot, reused every step), and the backward is one multiply per element.
+  const bool keep_slope = y.requires_grad();
+  const Var<T> slope = keep_slope ? y.tape().push("bernoulli_log_prob_summed.slope", sl, false) : Var<T>();
   const T* lv = logits.value().data();
   T* out = y.out().data();
+  T* sp = keep_slope ? slope.out().data() : nullptr;
   // Rows in blocks of about kSimdGrain elements on tapir's threads; each row's sum is one thread's.
   const std::size_t grain = std::max<std::size_t>(1, detail::kSimdGrain / std::max<std::size_t>(d, 1));
   const auto forward = [&](std::size_t r0, std::size_t r1) {
+    // s = e/(1 + e), e = e^(−|l|), is σ(−l) for l ≥ 0 and σ(l) for l < 0, so x − σ(l) is (x − 1) + s or
+    // x − s: σ(l) rounds to 1 for l > 17 in float (37 in double), and x − σ(l) would lose e^(−l).
+    const auto slope_of = [](const B& l, const B& t) {
+      const B e = xsimd::exp(-xsimd::abs(l));
+      const B s = e / (B(1) + e);
+      return xsimd::select(l >= B(0), (t - B(1)) + s, t - s);
+    };
     for (std::size_t r = r0; r < r1; ++r) {
       const T* l = lv + r * d;
       const T* t = x.data() + (r % tile_rows) * d;
+      T* slope_row = keep_slope ? sp + r * d : nullptr;
       B acc(T(0));
       std::size_t j = 0;
-      for (; j + B::size <= d; j += B::size) acc += log_p(B::load_unaligned(l + j), B::load_unaligned(t + j));
+      for (; j + B::size <= d; j += B::size) {
+        const B lb = B::load_unaligned(l + j), tb = B::load_unaligned(t + j);
+        acc += log_p(lb, tb);
+        if (keep_slope) slope_of(lb, tb).store_unaligned(slope_row + j);
+      }
       T s = xsimd::hadd(acc);
       if (j < d) {  // the tail padded into one batch (a padded element adds −log 2 and is masked out)
         std::array<T, B::size> pl{}, pt{}, r2{};
         std::copy(l + j, l + d, pl.begin());
         std::copy(t + j, t + d, pt.begin());
-        log_p(B::load_unaligned(pl.data()), B::load_unaligned(pt.data())).store_unaligned(r2.data());
+        const B lb = B::load_unaligned(pl.data()), tb = B::load_unaligned(pt.data());
+        log_p(lb, tb).store_unaligned(r2.data());
         for (std::size_t i = 0; i < d - j; ++i) s += r2[i];
+        if (keep_slope) {
+          slope_of(lb, tb).store_unaligned(r2.data());
+          std::copy(r2.begin(), r2.begin() + static_cast<std::ptrdiff_t>(d - j), slope_row + j);
+        }
       }
       out[r] = s;
     }
   };
   parallel_chunks(rows, grain, forward);
-  y.on_backward([logits, value, y, d, rows, tile_rows, grain] {
-    logits.accumulate_grad([&](Array<T>& dl, bool acc) {  // dy/dl = x − σ(l), the row's gradient g_r
-      const T* lv = logits.value().data();
-      const T* xv = value.value().data();
+  y.on_backward([logits, y, slope, d, rows, grain] {
+    logits.accumulate_grad([&](Array<T>& dl, bool acc) {  // dy/dl = g_r (x − σ(l)), g_r the row's gradient
+      const T* sv = slope.value().data();
       const T* g = y.grad().data();
       T* o = dl.data();
       const auto backward = [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
           const B gr(g[r]);
           detail::simd_apply_serial(
-              d, o + r * d, acc,
-              [&gr](B l, B t) {
-                const B e = xsimd::exp(-xsimd::abs(l));
-                const B s = e / (B(1) + e);  // σ(−l) for l ≥ 0, σ(l) for l < 0
-                return -gr * xsimd::select(l >= B(0), (B(1) - t) - s, s - t);
-              },
-              lv + r * d, xv + (r % tile_rows) * d);
+              d, o + r * d, acc, [&gr](B s) { return gr * s; }, sv + r * d);
         }
       };
       parallel_chunks(rows, grain, backward);

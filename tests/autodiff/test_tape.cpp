@@ -190,3 +190,34 @@ TEST_CASE("zero_grad is lazy but exact: the next backward overwrites, later ones
   sum(tape.param(w) * 2.0).backward();                                 // an elementwise path, not BLAS
   check_close(w.grad(), arr({2, 2}, {2, 2, 2, 2}), 0);
 }
+
+TEST_CASE("constant_view reads the caller's array in place: the same numbers as constant, no copy") {
+  Parameter<double> w(Array<double>{{1.0, -2.0}, {0.5, 3.0}});
+  const Array<double> x{{1.0, 2.0}, {-1.0, 4.0}};
+  Tape<double> tape;
+  const auto loss = [&](const Var<double>& xv) { return sum(tapir::tanh(matmul(xv, tape.param(w)))); };
+  const double copied = loss(tape.constant(x)).item();
+  loss(tape.constant(x)).backward();
+  const Array<double> g_copied = w.grad();
+  w.zero_grad();
+  tape.clear();
+  const Var<double> xv = tape.constant_view(x);
+  CHECK(&xv.value() == &x);  // no copy
+  CHECK_FALSE(xv.requires_grad());
+  CHECK(xv.shape() == Shape{2, 2});
+  CHECK(xv.grad() == xt::zeros<double>({2, 2}));  // zeros of its shape, as for any constant
+  const Var<double> l = loss(xv);
+  CHECK(l.item() == copied);
+  l.backward();
+  CHECK(w.grad() == g_copied);
+  tape.clear();
+  // Slots reused by views keep their buffers: a loop of steps with a view allocates nothing new.
+  for (int step = 0; step < 3; ++step) {
+    loss(tape.constant_view(x)).backward();
+    tape.clear();
+  }
+  const std::size_t after = tape.stats().buffer_allocations;
+  loss(tape.constant_view(x)).backward();
+  tape.clear();
+  CHECK(tape.stats().buffer_allocations == after);
+}
