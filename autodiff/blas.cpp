@@ -32,6 +32,11 @@ __attribute__((weak)) char* openblas_get_corename();
 #endif
 #endif
 
+// The choice when TAPIR_BLAS is unset: cmake -DTAPIR_BLAS_DEFAULT=auto|openblas|blis.
+#ifndef TAPIR_BLAS_DEFAULT
+#define TAPIR_BLAS_DEFAULT "auto"
+#endif
+
 namespace tapir {
 
 namespace {
@@ -124,17 +129,17 @@ Backend choose() {
     b.kernels = openblas_get_corename();
   }
   const char* env = std::getenv("TAPIR_BLAS");
-  const std::string mode = env && *env ? env : "auto";
+  const bool from_env = env && *env;
+  const std::string mode = from_env ? env : TAPIR_BLAS_DEFAULT;
+  const std::string setting = from_env ? "TAPIR_BLAS=" + mode : "the build's TAPIR_BLAS_DEFAULT=" + mode;
   std::string error;
   if (equals_ignoring_case(mode, "openblas")) {
-    b.why = "TAPIR_BLAS=openblas";
+    b.why = setting;
   } else if (equals_ignoring_case(mode, "blis")) {
     if (!load_blis(b, error))
-      throw Error(
-          fmt::format("TAPIR_BLAS=blis, but BLIS cannot be loaded ({}): install libblis4-pthread, or unset "
-                      "TAPIR_BLAS",
-                      error));
-    b.why = "TAPIR_BLAS=blis";
+      throw Error(fmt::format(
+          "{}, but BLIS cannot be loaded ({}): install libblis4-pthread, or set TAPIR_BLAS=openblas", setting, error));
+    b.why = setting;
   } else if (equals_ignoring_case(mode, "auto")) {
     if (openblas && !openblas_core_has_avx2(b.kernels) && cpu_has_avx2_fma()) {
       const std::string slow = b.kernels;
@@ -150,7 +155,7 @@ Backend choose() {
             slow);
     }
   } else {
-    throw Error(fmt::format("TAPIR_BLAS='{}' is not a choice: use openblas, blis or auto", mode));
+    throw Error(fmt::format("{} is not a choice: use openblas, blis or auto", setting));
   }
   const char* threads = std::getenv("TAPIR_GEMM_THREADS");
   const std::string who = threads && *threads ? threads : "tapir";

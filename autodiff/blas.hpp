@@ -9,8 +9,9 @@
 //   TAPIR_BLAS=openblas  the linked library, always;
 //   TAPIR_BLAS=blis      BLIS (libblis.so.4, Debian's libblis4-pthread), loaded at the first product;
 //                        an error if it cannot be loaded;
-//   TAPIR_BLAS=auto, or unset: the linked library, unless it is OpenBLAS running kernels without AVX2
+//   TAPIR_BLAS=auto      the linked library, unless it is OpenBLAS running kernels without AVX2
 //                        on a CPU that has AVX2 and FMA and BLIS is installed — then BLIS.
+//   unset: the build's choice, cmake -DTAPIR_BLAS_DEFAULT=auto|openblas|blis (default auto).
 // Only gemm is redirected; the factorisations (autodiff/dense.cpp) stay on the linked library.
 //
 // Threads: by default (TAPIR_GEMM_THREADS=tapir) the library runs on one thread and tapir splits each

@@ -1,9 +1,11 @@
 #include "models/cli/common.hpp"
 
 #include "autodiff/blas.hpp"
+#include "autodiff/parallel.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <csignal>
@@ -94,6 +96,9 @@ int interrupted(const std::string& how) {
   return 130;
 }
 
-void set_blas_threads(int n) { tapir::set_blas_threads(n); }
+void set_threads(int n) {
+  tapir::set_num_threads(static_cast<std::size_t>(std::max(n, 1)));
+  tapir::set_blas_threads(n);
+}
 
 }  // namespace tapir::cli

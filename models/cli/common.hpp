@@ -46,7 +46,8 @@ void catch_stop_signals();
 /// After Ctrl-C: says how to continue (`how` is the command that does) and returns the exit status 130.
 int interrupted(const std::string& how);
 
-/// OpenBLAS's thread count, when the BLAS linked is OpenBLAS (otherwise nothing).
-void set_blas_threads(int n);
+/// Every thread count of the process: tapir's pool (elementwise passes, evaluation) and the products.
+/// `reproduce --jobs N` runs N runs side by side, one core each.
+void set_threads(int n);
 
 }  // namespace tapir::cli

@@ -75,7 +75,7 @@ int run_fig2(ex::Fig2Options o, bool plan, const Globals& g) {
                  lines.size() - 1, lines.size() - 1, lines.size());
     return 0;
   }
-  if (o.jobs > 1) set_blas_threads(1);  // one core per run
+  if (o.jobs > 1) set_threads(1);  // one core per run
   const auto r = ex::reproduce_fig2(o, progress_observer(g.progress, o.jobs), &g_stop);
   if (!r.finished)
     return interrupted("the same tapir reproduce fig2 command: finished runs are kept, the others resume");
@@ -117,7 +117,7 @@ int run_fig2(ex::Fig2Options o, bool plan, const Globals& g) {
 }
 
 int run_fig3(const ex::Fig3Options& o, const Globals& g) {
-  if (o.jobs > 1) set_blas_threads(1);
+  if (o.jobs > 1) set_threads(1);
   const auto r = ex::reproduce_fig3(o, progress_observer(g.progress, o.jobs), &g_stop);
   if (!r.finished)
     return interrupted("the same tapir reproduce fig3 command: finished runs are kept, the others resume");
@@ -138,7 +138,7 @@ int run_avb_toy(const ex::AvbToyOptions& o, const Globals& g) {
 }
 
 int run_avb_mnist(const ex::AvbMnistOptions& o, const Globals& g) {
-  if (o.jobs > 1) set_blas_threads(1);
+  if (o.jobs > 1) set_threads(1);
   const auto r = ex::reproduce_avb_mnist(o, progress_observer(g.progress, o.jobs), &g_stop);
   if (!r.trained)
     return interrupted("the same tapir reproduce avb-mnist command: finished runs are kept, the others resume");

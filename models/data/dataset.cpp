@@ -85,13 +85,17 @@ Levels binary_levels() {
 
 Array<float> Dataset::x() const { return first(size()); }
 
-Array<float> Dataset::first(std::size_t n) const {
-  n = std::min(n, size());
+Array<float> Dataset::first(std::size_t n) const { return slice(0, n); }
+
+Array<float> Dataset::slice(std::size_t begin, std::size_t n) const {
+  begin = std::min(begin, size());
+  n = std::min(n, size() - begin);
   Array<float> out = Array<float>::from_shape({n, dim()});
+  const std::uint8_t* p = pixels.data() + begin * dim();
   if (is_grey(levels))
-    for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = grey_value(pixels[i]);
+    for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = grey_value(p[i]);
   else
-    for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = levels[pixels[i]];
+    for (std::size_t i = 0; i < n * dim(); ++i) out.data()[i] = levels[p[i]];
   return out;
 }
 

@@ -51,6 +51,8 @@ struct Dataset {
   Array<float> x() const;
   /// The first min(n, N) images as a (min(n, N), D) float array.
   Array<float> first(std::size_t n) const;
+  /// Images begin … begin + n − 1 (clipped to the data set) as a (rows, D) float array.
+  Array<float> slice(std::size_t begin, std::size_t n) const;
   /// Keeps only the first min(n, N) images (and their labels).
   void truncate(std::size_t n);
 };

@@ -492,3 +492,16 @@ TEST_CASE("inputs the fuzzers found against the readers before their sizes were 
       [&] { parse_mat_matrix(mat_file("ff", 0x01000004, 0x30000, values, false), "crash-0ee39bf5", "ff"); },
       {"crash-0ee39bf5", "16777220×196608", "holds 12 bytes of data"});
 }
+
+TEST_CASE("Dataset::slice converts any run of rows, clipped to the data set; first(n) is slice(0, n)") {
+  Dataset d = bytes_dataset({0, 51, 102, 255, 0, 51, 102, 255});
+  d.cols = 2;  // four images of 1 × 2
+  REQUIRE(d.size() == 4);
+  const Array<float> all = d.x();
+  CHECK(d.slice(1, 2) == Array<float>({{0.4f, 1.f}, {0.f, 0.2f}}));
+  CHECK(d.slice(0, 4) == all);
+  CHECK(d.slice(3, 10).shape() == Shape{1, 2});
+  CHECK(d.slice(4, 1).shape() == Shape{0, 2});
+  CHECK(d.slice(9, 1).shape() == Shape{0, 2});
+  CHECK(d.first(3) == d.slice(0, 3));
+}
