@@ -3,8 +3,9 @@
 //   (a) tape    Parameters + tape.param + ops (the batch as tape.constant_view, the Bernoulli term as
 //               the VAE's fused dist::bernoulli_log_prob_summed), loss.backward(), tape.clear(),
 //               zero_grad every step;
-//   (b) manual  the same arithmetic written by hand: BLAS (tapir::gemm) + xtensor with xt::noalias into
-//               preallocated buffers, the backward derived by hand, no tape;
+//   (b) manual  the same arithmetic (the ops' stable forms, e.g. tanh' = 4e/(1 + e)²) written by hand:
+//               BLAS (tapir::gemm) + xtensor with xt::noalias into preallocated buffers, the backward
+//               derived by hand, no tape;
 //   (c) sgemm   the 14 sgemm calls the tape makes (same shapes, flags and betas), nothing else.
 // (a) and (b) are checked against each other (loss and all 10 gradients) before anything is timed.
 //
@@ -160,6 +161,7 @@ double sum_all(const Array<F>& a) {
 struct ManualVae {
   Weights w, g;
   // forward
+  Array<F> a1 = buf(B, H), a2 = buf(B, H), t1 = buf(B, H), t2 = buf(B, H);  // pre-activations, e^(−2|a|)
   Array<F> h1 = buf(B, H), mu = buf(B, Z), lv = buf(B, Z), sd = buf(B, Z), ev = buf(B, Z), klt = buf(B, Z),
            z = buf(B, Z), h2 = buf(B, H), logits = buf(B, D), e = buf(B, D), bce = buf(B, D);
   // backward
@@ -173,9 +175,9 @@ struct ManualVae {
     const F *W1 = w[0].data(), *b1 = w[1].data(), *W2 = w[2].data(), *b2 = w[3].data(), *W3 = w[4].data(),
             *b3 = w[5].data(), *W4 = w[6].data(), *b4 = w[7].data(), *W5 = w[8].data(), *b5 = w[9].data();
     // Forward. Biases are pre-filled and the product added with beta = 1.
-    fill_rows(h1.data(), b1, B, H);
-    gemm(false, false, B, H, D, F(1), x.data(), W1, F(1), h1.data());
-    xt::noalias(h1) = xt::tanh(h1);
+    fill_rows(a1.data(), b1, B, H);
+    gemm(false, false, B, H, D, F(1), x.data(), W1, F(1), a1.data());
+    xt::noalias(h1) = xt::tanh(a1);
     fill_rows(mu.data(), b2, B, Z);
     gemm(false, false, B, Z, H, F(1), h1.data(), W2, F(1), mu.data());
     fill_rows(lv.data(), b3, B, Z);
@@ -183,9 +185,9 @@ struct ManualVae {
     xt::noalias(sd) = xt::exp(F(0.5) * lv);
     xt::noalias(ev) = xt::exp(lv);
     xt::noalias(z) = mu + sd * eps;
-    fill_rows(h2.data(), b4, B, H);
-    gemm(false, false, B, H, Z, F(1), z.data(), W4, F(1), h2.data());
-    xt::noalias(h2) = xt::tanh(h2);
+    fill_rows(a2.data(), b4, B, H);
+    gemm(false, false, B, H, Z, F(1), z.data(), W4, F(1), a2.data());
+    xt::noalias(h2) = xt::tanh(a2);
     fill_rows(logits.data(), b5, B, D);
     gemm(false, false, B, D, H, F(1), h2.data(), W5, F(1), logits.data());
 
@@ -203,7 +205,10 @@ struct ManualVae {
     colsum(dlogits.data(), B, D, g[9].data());
     gemm(true, false, H, D, B, F(1), h2.data(), dlogits.data(), F(0), g[8].data());
     gemm(false, true, B, H, D, F(1), dlogits.data(), W5, F(0), dh2.data());
-    xt::noalias(dh2) = dh2 * (F(1) - h2 * h2);  // through tanh
+    // Through tanh, in the op's stable form: 1 − h² = 4e/(1 + e)², e = e^(−2|a|) (1 − h² is 0 in float
+    // once |a| > 9; the tape's tanh keeps the true slope there, and so does this).
+    xt::noalias(t2) = xt::exp(F(-2) * xt::abs(a2));
+    xt::noalias(dh2) = dh2 * (F(4) * t2 / ((F(1) + t2) * (F(1) + t2)));
     colsum(dh2.data(), B, H, g[7].data());
     gemm(true, false, Z, H, B, F(1), z.data(), dh2.data(), F(0), g[6].data());
     gemm(false, true, B, Z, H, F(1), dh2.data(), W4, F(0), dz.data());
@@ -216,7 +221,8 @@ struct ManualVae {
     gemm(true, false, H, Z, B, F(1), h1.data(), dlv.data(), F(0), g[4].data());
     gemm(false, true, B, H, Z, F(1), dmu.data(), W2, F(0), dh1.data());
     gemm(false, true, B, H, Z, F(1), dlv.data(), W3, F(1), dh1.data());
-    xt::noalias(dh1) = dh1 * (F(1) - h1 * h1);
+    xt::noalias(t1) = xt::exp(F(-2) * xt::abs(a1));
+    xt::noalias(dh1) = dh1 * (F(4) * t1 / ((F(1) + t1) * (F(1) + t1)));
     colsum(dh1.data(), B, H, g[1].data());
     gemm(true, false, D, H, B, F(1), x.data(), dh1.data(), F(0), g[0].data());
     return static_cast<F>((rec + kl) * inv_b);
