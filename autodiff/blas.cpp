@@ -61,7 +61,7 @@ struct Backend {
 
 constexpr double kSplitFlops = 4e6;     // products below this run whole, on the calling thread
 constexpr std::size_t kMaxParts = 4;    // and those above in at most this many parts …
-constexpr double kPartFlops = 16e6;     // … of at least this much work each (shape only: see gemm_split)
+constexpr double kPartFlops = 16e6;     // … of at least this much work each (shape only: see gemm_parts)
 std::atomic<int> g_product_threads{0};  // set_blas_threads under TAPIR_GEMM_THREADS=tapir; 0 = num_threads()
 
 bool equals_ignoring_case(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }

@@ -83,9 +83,16 @@ class Pool {
       sleep_cv_.notify_all();
     }
     job.work();
-    // Every worker checks out of this generation before the job (on the caller's stack) goes away.
+    // Every worker checks out of this generation before the job (on the caller's stack) goes away. A
+    // worker the OS has not scheduled yet (more busy threads than cores: ctest -j, other processes)
+    // gets the core after a few thousand spins, rather than waiting for this thread's time slice to end.
     for (auto& w : workers_)
-      while (w->seen.load(std::memory_order_acquire) != g) cpu_relax();
+      for (unsigned i = 1; w->seen.load(std::memory_order_acquire) != g; ++i) {
+        if (i < 4096)
+          cpu_relax();
+        else
+          std::this_thread::yield();
+      }
     return true;
   }
 
