@@ -12,6 +12,7 @@
 
 #include "autodiff/array.hpp"
 #include "autodiff/parallel.hpp"
+#include "autodiff/sgemm.hpp"
 
 // CBLAS as linked (OpenBLAS's LP64 interface: int indices; the enums are ints).
 extern "C" {
@@ -57,6 +58,9 @@ struct Backend {
   long (*bli_get_threads)() = nullptr;
   // TAPIR_GEMM_THREADS=tapir (the default): the library on one thread, tapir's pool splits products.
   bool split = true;
+  // Float products on tapir's own AVX-512 kernel (autodiff/sgemm.hpp); the fields above then describe
+  // the library doing the double ones.
+  bool own_sgemm = false;
 };
 
 constexpr double kSplitFlops = 4e6;     // products below this run whole, on the calling thread
@@ -133,7 +137,12 @@ Backend choose() {
   const std::string mode = from_env ? env : TAPIR_BLAS_DEFAULT;
   const std::string setting = from_env ? "TAPIR_BLAS=" + mode : "the build's TAPIR_BLAS_DEFAULT=" + mode;
   std::string error;
-  if (equals_ignoring_case(mode, "openblas")) {
+  const bool own = equals_ignoring_case(mode, "tapir") || equals_ignoring_case(mode, "auto");
+  if (equals_ignoring_case(mode, "tapir") && !detail::own_sgemm_available())
+    throw Error(fmt::format("{}, but {}: set TAPIR_BLAS=auto", setting,
+                            "this build or this CPU has no AVX-512F for tapir's own kernel"));
+  if (own && detail::own_sgemm_available()) b.own_sgemm = true;
+  if (equals_ignoring_case(mode, "openblas") || equals_ignoring_case(mode, "tapir")) {
     b.why = setting;
   } else if (equals_ignoring_case(mode, "blis")) {
     if (!load_blis(b, error))
@@ -155,7 +164,7 @@ Backend choose() {
             slow);
     }
   } else {
-    throw Error(fmt::format("{} is not a choice: use openblas, blis or auto", setting));
+    throw Error(fmt::format("{} is not a choice: use auto, tapir, openblas or blis", setting));
   }
   const char* threads = std::getenv("TAPIR_GEMM_THREADS");
   const std::string who = threads && *threads ? threads : "tapir";
@@ -220,6 +229,8 @@ void blas_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, f
                 const float* b, float beta, float* c) {
   if (m == 0 || n == 0) return;
   const Backend& be = backend();
+  if (be.own_sgemm && 2.0 * double(m) * double(n) * double(k) >= kSplitFlops)
+    return detail::own_sgemm(ta, tb, m, n, k, alpha, a, b, beta, c, std::size_t(product_threads()));
   if (be.split) return gemm_parts(be.sgemm, ta, tb, m, n, k, alpha, a, b, beta, c);
   be.sgemm(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b, tb ? bi(k) : bi(n),
            beta, c, bi(n));
@@ -236,21 +247,24 @@ void blas_dgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, d
 
 bool blas_split_by_tapir() { return backend().split; }
 
-const char* blas_library() { return backend().library; }
-const char* blas_kernels() { return backend().kernels.c_str(); }
+const char* blas_library() { return backend().own_sgemm ? "tapir" : backend().library; }
+const char* blas_kernels() { return backend().own_sgemm ? "AVX-512" : backend().kernels.c_str(); }
 
 std::string blas_summary() {
   const Backend& b = backend();
   std::string s = b.split ? fmt::format("{} ({} kernels; products split over {} of tapir's threads)", b.library,
-                                        b.kernels, blas_threads())
+                                        b.kernels, product_threads())
                           : fmt::format("{} ({} kernels, {} threads)", b.library, b.kernels, blas_threads());
   if (!b.why.empty()) s += ": " + b.why;
+  if (b.own_sgemm)
+    s = fmt::format("tapir (AVX-512 kernels; float products on {} of tapir's threads); double products: {}",
+                    product_threads(), s);
   return s;
 }
 
 int blas_threads() {
   const Backend& b = backend();
-  if (b.split) return product_threads();
+  if (b.split || b.own_sgemm) return product_threads();
   if (b.bli_get_threads) return static_cast<int>(std::max(1L, b.bli_get_threads()));
   if (openblas_get_num_threads) return openblas_get_num_threads();
   return 1;
@@ -259,10 +273,8 @@ int blas_threads() {
 void set_blas_threads(int n) {
   if (n < 1) n = 1;
   Backend& b = backend();
-  if (b.split) {  // the library stays on one thread; tapir's parts go to at most n threads
-    g_product_threads.store(n, std::memory_order_relaxed);
-    return;
-  }
+  if (b.split || b.own_sgemm) g_product_threads.store(n, std::memory_order_relaxed);  // tapir's parts
+  if (b.split) return;                                                                // the library stays on one thread
   if (b.bli_set_threads) b.bli_set_threads(n);
   if (openblas_set_num_threads) openblas_set_num_threads(n);  // the factorisations' library
 }

@@ -12,7 +12,10 @@
 //   square  one 1024³ sgemm (the library's peak on this machine);
 //   split   `decode` and `step` with the library on one thread, each product's rows split across
 //           --threads std::threads by hand (the alternative to the library's own threading).
-// Prints one JSON object per line (bench/blas_survey.py reads them). No tapir code is involved.
+// `--lib tapir` times tapir's own AVX-512 kernel instead (autodiff/sgemm.hpp, on --threads of tapir's
+// threads; CPUs with AVX-512F). Libraries are loaded with RTLD_DEEPBIND, so that BLIS's CBLAS layer
+// calls its own sgemm_, not the one tapir's linked OpenBLAS puts in the process.
+// Prints one JSON object per line (bench/blas_survey.py reads them).
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -26,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "autodiff/sgemm.hpp"
+
 namespace {
 
 enum Order { RowMajor = 101 };
@@ -33,6 +38,14 @@ enum Trans { NoTrans = 111, Transposed = 112 };
 using Sgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 
 Sgemm sgemm_fn = nullptr;
+
+/// `--lib tapir`: tapir's own kernel behind the CBLAS signature (row-major, packed leading dimensions).
+int g_own_threads = 1;
+void own_cblas_sgemm(int, int ta, int tb, int m, int n, int k, float alpha, const float* a, int, const float* b, int,
+                     float beta, float* c, int) {
+  tapir::detail::own_sgemm(ta == Transposed, tb == Transposed, std::size_t(m), std::size_t(n), std::size_t(k), alpha, a,
+                           b, beta, c, std::size_t(g_own_threads));
+}
 
 /// C (m×n) = alpha op(A) op(B) + beta C, row-major, op(A) m×k, op(B) k×n.
 void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, const float* b, float beta, float* c) {
@@ -104,23 +117,35 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_blas: --lib PATH is required; --threads and --reps must be positive\n");
     return 2;
   }
-  void* h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
+  std::string kernels = "?";
+  void* h = nullptr;
+  if (lib == "tapir") {  // tapir's own AVX-512 kernel (autodiff/sgemm.hpp) on `threads` of tapir's threads
+    if (!tapir::detail::own_sgemm_available()) {
+      std::fprintf(stderr, "bench_blas: --lib tapir needs a CPU with AVX-512F\n");
+      return 1;
+    }
+    sgemm_fn = &own_cblas_sgemm;
+    kernels = "AVX-512";
+  } else {
+    h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  }
+  if (!h && !sgemm_fn) {
     std::fprintf(stderr, "bench_blas: cannot load %s: %s\n", lib.c_str(), dlerror());
     return 1;
   }
-  sgemm_fn = reinterpret_cast<Sgemm>(dlsym(h, "cblas_sgemm"));
+  if (h) sgemm_fn = reinterpret_cast<Sgemm>(dlsym(h, "cblas_sgemm"));
   if (!sgemm_fn) {
     std::fprintf(stderr, "bench_blas: %s has no cblas_sgemm\n", lib.c_str());
     return 1;
   }
-  std::string kernels = "?";
   auto set_threads = [&](int n) {
+    g_own_threads = n;
+    if (!h) return;
     if (auto f = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"))) f(n);
     if (auto f = reinterpret_cast<void (*)(long)>(dlsym(h, "bli_thread_set_num_threads"))) f(n);
   };
-  if (auto f = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_corename"))) kernels = f();
-  if (auto q = reinterpret_cast<int (*)()>(dlsym(h, "bli_arch_query_id")))
+  if (auto f = h ? reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_corename")) : nullptr) kernels = f();
+  if (auto q = h ? reinterpret_cast<int (*)()>(dlsym(h, "bli_arch_query_id")) : nullptr)
     if (auto s = reinterpret_cast<const char* (*)(int)>(dlsym(h, "bli_arch_string"))) kernels = s(q());
 
   constexpr int B = 100, D = 784, H = 500, Z = 20, R = 10000, S = 1024;
