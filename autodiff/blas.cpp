@@ -63,7 +63,8 @@ struct Backend {
   bool own_sgemm = false;
 };
 
-constexpr double kSplitFlops = 4e6;     // products below this run whole, on the calling thread
+constexpr double kSplitFlops = 1e6;     // products below this run whole, on the calling thread
+constexpr double kOwnFlops = 4e6;       // tapir's own kernel takes float products from here (smaller: the library)
 constexpr std::size_t kMaxParts = 4;    // and those above in at most this many parts …
 constexpr double kPartFlops = 16e6;     // … of at least this much work each (shape only: see gemm_parts)
 std::atomic<int> g_product_threads{0};  // set_blas_threads under TAPIR_GEMM_THREADS=tapir; 0 = num_threads()
@@ -229,7 +230,7 @@ void blas_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, f
                 const float* b, float beta, float* c) {
   if (m == 0 || n == 0) return;
   const Backend& be = backend();
-  if (be.own_sgemm && 2.0 * double(m) * double(n) * double(k) >= kSplitFlops)
+  if (be.own_sgemm && 2.0 * double(m) * double(n) * double(k) >= kOwnFlops)
     return detail::own_sgemm(ta, tb, m, n, k, alpha, a, b, beta, c, std::size_t(product_threads()));
   if (be.split) return gemm_parts(be.sgemm, ta, tb, m, n, k, alpha, a, b, beta, c);
   be.sgemm(kRowMajor, flag(ta), flag(tb), bi(m), bi(n), bi(k), alpha, a, ta ? bi(m) : bi(k), b, tb ? bi(k) : bi(n),

@@ -5,12 +5,16 @@
 // know (virtual machines that report "Intel Xeon Processor" with AVX-512 flags, for one) it falls back
 // to its SSE3 "Prescott" kernels, 2–3× slower than its AVX2 ones on tapir's products; setting
 // OPENBLAS_CORETYPE=Haswell (or SkylakeX) in the environment fixes that for OpenBLAS. BLIS chooses its
-// kernels from the CPU's feature flags instead. So the matrix products (gemm) go to:
+// kernels from the CPU's feature flags instead, but BLIS 0.9 runs AVX2 ones on the same VMs. On a CPU
+// with AVX-512F, tapir multiplies float matrices itself (autodiff/sgemm.hpp), about 1.4× faster than
+// either on tapir's shapes. So the matrix products (gemm) go to:
+//   TAPIR_BLAS=auto      float products of at least 4 MFLOP: tapir's own kernel on a CPU with AVX-512F;
+//                        the rest: the linked library, unless it is OpenBLAS running kernels without
+//                        AVX2 on a CPU that has AVX2 and FMA and BLIS is installed — then BLIS;
+//   TAPIR_BLAS=tapir     as auto, and an error on a CPU without AVX-512F;
 //   TAPIR_BLAS=openblas  the linked library, always;
 //   TAPIR_BLAS=blis      BLIS (libblis.so.4, Debian's libblis4-pthread), loaded at the first product;
 //                        an error if it cannot be loaded;
-//   TAPIR_BLAS=auto      the linked library, unless it is OpenBLAS running kernels without AVX2
-//                        on a CPU that has AVX2 and FMA and BLIS is installed — then BLIS.
 //   unset: the build's choice, cmake -DTAPIR_BLAS_DEFAULT=auto|openblas|blis (default auto).
 // Only gemm is redirected; the factorisations (autodiff/dense.cpp) stay on the linked library.
 //
@@ -19,7 +23,8 @@
 // which its own pool (autodiff/parallel.hpp; TAPIR_NUM_THREADS) runs: the same threads then do the
 // elementwise passes, instead of the library's threads spinning beside them. The blocks depend on the
 // shape only, so the numbers do not depend on the thread count. TAPIR_GEMM_THREADS=library gives each
-// product to the library's own threads instead (OPENBLAS_NUM_THREADS, BLIS_NUM_THREADS).
+// product to the library's own threads instead (OPENBLAS_NUM_THREADS, BLIS_NUM_THREADS). tapir's own
+// kernel always runs on tapir's pool, with the same guarantee (autodiff/sgemm.hpp).
 // blas_summary() says what was chosen and why; `tapir --version` and the benchmarks print it.
 #pragma once
 
@@ -34,9 +39,10 @@ void blas_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::s
 void blas_dgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
                 const double* b, double beta, double* c);
 
-/// The library doing the products: "OpenBLAS", "BLIS" or "BLAS" (another CBLAS).
+/// The library doing the products: "tapir" (its own float kernel), "OpenBLAS", "BLIS" or "BLAS" (another CBLAS).
 const char* blas_library();
-/// Its kernels: OpenBLAS's core name ("Haswell", "Prescott", …) or BLIS's configuration ("haswell", "skx").
+/// Its kernels: "AVX-512" (tapir's), OpenBLAS's core name ("Haswell", "Prescott", …) or BLIS's configuration
+/// ("haswell", "skx").
 const char* blas_kernels();
 /// One line: library, kernels, threads, and why this library (e.g. "instead of OpenBLAS's Prescott kernels").
 std::string blas_summary();

@@ -9,6 +9,12 @@
 namespace tapir::detail {
 
 #ifdef TAPIR_HAVE_AVX512_KERNEL
+// autodiff/sgemm_avx512.cpp: A's rows [i0, i0 + rows) as k-major panels of 12 (rows ≤ 12; zero past
+// rows); op(B)'s columns [j0, j0 + cols), terms [p0, p0 + kc), as k-major panels of 32; the kernel.
+void sgemm_pack_a_avx512(bool ta, const float* a, std::size_t lda, std::size_t i0, std::size_t rows, std::size_t k,
+                         float* out);
+void sgemm_pack_b_avx512(bool tb, const float* b, std::size_t ldb, std::size_t j0, std::size_t cols, std::size_t p0,
+                         std::size_t kc, float* out);
 void sgemm_block_avx512(std::size_t kc, const float* a, const float* b, float alpha, float beta, float* c,
                         std::size_t ldc, std::size_t rows, std::size_t cols);
 #endif
@@ -18,48 +24,7 @@ namespace {
 constexpr std::size_t kMr = 12;    // rows of C per kernel call (the kernel's A panel width)
 constexpr std::size_t kNr = 32;    // columns of C per kernel call (two 16-float registers)
 constexpr std::size_t kKc = 256;   // terms of the k sum per pass: a B panel of kc × 32 floats stays in L1
-constexpr std::size_t kMc = 1152;  // rows of A packed at a time (96 panels; 2.4 MB at kc = 512)
-
-/// A's rows [i0, i0 + rows) (rows ≤ 12), all k, as k-major panels of 12: out[12p + i] = op(A)(i0 + i, p).
-/// The terms from p0 on start at out + 12 · p0. Rows past `rows` are zero.
-void pack_a(bool ta, const float* a, std::size_t lda, std::size_t i0, std::size_t rows, std::size_t k, float* out) {
-  if (ta) {  // op(A)(i, p) = a[p · lda + i]: 12 neighbours per p
-    for (std::size_t p = 0; p < k; ++p, out += kMr) {
-      const float* src = a + p * lda + i0;
-      std::size_t i = 0;
-      for (; i < rows; ++i) out[i] = src[i];
-      for (; i < kMr; ++i) out[i] = 0.0f;
-    }
-  } else {  // op(A)(i, p) = a[(i0 + i) · lda + p]: `rows` rows read side by side
-    const float* src[kMr];
-    for (std::size_t i = 0; i < kMr; ++i) src[i] = a + (i0 + std::min(i, rows - 1)) * lda;
-    for (std::size_t p = 0; p < k; ++p, out += kMr) {
-      for (std::size_t i = 0; i < kMr; ++i) out[i] = src[i][p];
-      for (std::size_t i = rows; i < kMr; ++i) out[i] = 0.0f;
-    }
-  }
-}
-
-/// op(B)'s columns [j0, j0 + cols) (cols ≤ 32), terms [p0, p0 + kc), as out[32p + j]; columns past
-/// `cols` are zero.
-void pack_b(bool tb, const float* b, std::size_t ldb, std::size_t j0, std::size_t cols, std::size_t p0, std::size_t kc,
-            float* out) {
-  if (tb) {  // op(B)(p, j) = b[j · ldb + p]: `cols` rows of b read side by side
-    const float* src[kNr];
-    for (std::size_t j = 0; j < kNr; ++j) src[j] = b + (j0 + std::min(j, cols - 1)) * ldb + p0;
-    for (std::size_t p = 0; p < kc; ++p, out += kNr) {
-      for (std::size_t j = 0; j < kNr; ++j) out[j] = src[j][p];
-      for (std::size_t j = cols; j < kNr; ++j) out[j] = 0.0f;
-    }
-  } else {  // op(B)(p, j) = b[p · ldb + j]: 32 neighbours per p
-    for (std::size_t p = 0; p < kc; ++p, out += kNr) {
-      const float* src = b + (p0 + p) * ldb + j0;
-      std::size_t j = 0;
-      for (; j < cols; ++j) out[j] = src[j];
-      for (; j < kNr; ++j) out[j] = 0.0f;
-    }
-  }
-}
+constexpr std::size_t kMc = 1152;  // rows of A packed at a time (96 panels of all k terms: 2.3 MB at k = 500)
 
 }  // namespace
 
@@ -92,7 +57,9 @@ void own_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, fl
     // A's panels, each holding every pass: panel r's pass q starts at ap + r·12k + 12·q·kc_max.
     parallel_for(
         a_panels,
-        [&](std::size_t r) { pack_a(ta, a, lda, i0 + r * kMr, std::min(kMr, mc - r * kMr), k, ap + r * kMr * k); },
+        [&](std::size_t r) {
+          sgemm_pack_a_avx512(ta, a, lda, i0 + r * kMr, std::min(kMr, mc - r * kMr), k, ap + r * kMr * k);
+        },
         a_panels * kMr * k >= 32768 ? threads : 1);
     // Tasks: one B panel against a run of A panels. Enough tasks to keep every thread busy; their
     // grouping does not change a number.
@@ -106,7 +73,7 @@ void own_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, fl
       float* b_pack = b_buffer.data();
       for (std::size_t q = 0, p0 = 0; q < passes; ++q, p0 += kc_max) {
         const std::size_t kc = std::min(kc_max, k - p0);
-        pack_b(tb, b, ldb, j0, cols, p0, kc, b_pack);
+        sgemm_pack_b_avx512(tb, b, ldb, j0, cols, p0, kc, b_pack);
         for (std::size_t r = r_lo; r < r_hi; ++r) {
           const std::size_t row = i0 + r * kMr;
           sgemm_block_avx512(kc, ap + r * kMr * k + kMr * p0, b_pack, alpha, q == 0 ? beta : 1.0f, c + row * n + j0, n,
