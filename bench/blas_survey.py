@@ -7,7 +7,8 @@ Runs bench_blas (bench_blas.cpp) for every installed library (OpenBLAS pthread a
 BLIS pthread and OpenMP builds) x OPENBLAS_CORETYPE unset / Haswell x thread counts, interleaved in
 rounds, and prints medians over rounds: one VAE training step's 14 products (ms), the evaluation
 decoder's products for 10 000 rows (ms), a 1024^3 sgemm's GFLOP/s, and the same step and decoder with
-the library on one thread and each product's rows split across threads by hand.
+the library on one thread and each product's rows split across threads by hand. On a CPU with AVX-512F
+it also times tapir's own float kernel (`bench_blas --lib tapir`, autodiff/sgemm.hpp) the same way.
 """
 import argparse
 import json
@@ -31,6 +32,9 @@ def main():
     libs = {k: os.path.join(LIBDIR, v) for k, v in LIBS.items() if os.path.exists(os.path.join(LIBDIR, v))}
     if not libs:
         sys.exit("blas_survey: none of the libraries is installed (apt-get install libopenblas0-pthread libblis4-pthread ...)")
+    own = subprocess.run([args.bench, "--lib", "tapir", "--threads", "1", "--reps", "1"], capture_output=True)
+    if own.returncode == 0:
+        libs["tapir"] = "tapir"  # tapir's own kernel, on tapir's threads
     threads = [int(t) for t in args.threads.split(",")]
     results = {}
     for r in range(args.rounds):
@@ -56,7 +60,7 @@ def main():
           "| 1024³ GFLOP/s | step, rows split by hand ms | decode, split by hand ms |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for (name, ct, t), rows in results.items():
-        split = lambda k: f"{med(rows, k):.3f}" if t > 1 else "–"
+        split = lambda k: f"{med(rows, k):.3f}" if t > 1 and med(rows, k) > 0 else "–"
         print(f"| {name} | {ct} | {rows[0]['kernels']} | {t} | {med(rows, 'step_ms'):.3f} | {med(rows, 'step_gflops'):.0f} "
               f"| {med(rows, 'decode_ms'):.1f} | {med(rows, 'square_gflops'):.0f} | {split('step_split_ms')} "
               f"| {split('decode_split_ms')} |")
