@@ -143,14 +143,15 @@ Backend choose() {
     throw Error(fmt::format("{}, but {}: set TAPIR_BLAS=auto", setting,
                             "this build or this CPU has no AVX-512F for tapir's own kernel"));
   if (own && detail::own_sgemm_available()) b.own_sgemm = true;
-  if (equals_ignoring_case(mode, "openblas") || equals_ignoring_case(mode, "tapir")) {
+  if (equals_ignoring_case(mode, "openblas")) {
     b.why = setting;
   } else if (equals_ignoring_case(mode, "blis")) {
     if (!load_blis(b, error))
       throw Error(fmt::format(
           "{}, but BLIS cannot be loaded ({}): install libblis4-pthread, or set TAPIR_BLAS=openblas", setting, error));
     b.why = setting;
-  } else if (equals_ignoring_case(mode, "auto")) {
+  } else if (own) {  // auto, or tapir: its kernel for the large float products, this choice for the rest
+    if (equals_ignoring_case(mode, "tapir")) b.why = setting;
     if (openblas && !openblas_core_has_avx2(b.kernels) && cpu_has_avx2_fma()) {
       const std::string slow = b.kernels;
       if (load_blis(b, error))
