@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-flags=(vae --data "$tmp/data" --latent 2 --hidden 16 --batch 50 --eval-every 50 --samples 6000 --seed 5 --progress none)
+flags=(vae --data "$tmp/data" --latent 2 --hidden 16 --batch 50 --eval-every 50 --samples 12000 --seed 5 --progress none)
 
 start=$SECONDS
 "$tapir" train "${flags[@]}" --out "$tmp/ref" >/dev/null 2>"$tmp/err" || { fail "unbroken run: $(cat "$tmp/err")"; exit 1; }
@@ -74,7 +74,7 @@ for _ in $(seq 1 100); do
   [ "$(cat "$tmp/ref/.lock" 2>/dev/null)" = "$pid" ] && break
   sleep 0.05
 done
-"$tapir" train --resume "$tmp/ref" --samples 6050 --progress none >/dev/null 2>"$tmp/err.second"
+"$tapir" train --resume "$tmp/ref" --samples 12050 --progress none >/dev/null 2>"$tmp/err.second"
 rc=$?
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
