@@ -259,8 +259,9 @@ std::string blas_summary() {
                           : fmt::format("{} ({} kernels, {} threads)", b.library, b.kernels, blas_threads());
   if (!b.why.empty()) s += ": " + b.why;
   if (b.own_sgemm)
-    s = fmt::format("tapir (AVX-512 kernels; float products on {} of tapir's threads); double products: {}",
-                    product_threads(), s);
+    s = fmt::format(
+        "tapir (AVX-512 kernels; float products of at least 4 MFLOP on {} of tapir's threads); the rest: {}",
+        product_threads(), s);
   return s;
 }
 

@@ -19,7 +19,7 @@
 // Only gemm is redirected; the factorisations (autodiff/dense.cpp) stay on the linked library.
 //
 // Threads: by default (TAPIR_GEMM_THREADS=tapir) the library runs on one thread and tapir splits each
-// product of at least 4 MFLOP into up to 4 blocks of C (columns, or rows when C is taller than wide),
+// product of at least 1 MFLOP into up to 4 blocks of C (columns, or rows when C is taller than wide),
 // which its own pool (autodiff/parallel.hpp; TAPIR_NUM_THREADS) runs: the same threads then do the
 // elementwise passes, instead of the library's threads spinning beside them. The blocks depend on the
 // shape only, so the numbers do not depend on the thread count. TAPIR_GEMM_THREADS=library gives each

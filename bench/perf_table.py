@@ -60,7 +60,7 @@ def blas_library(tapir, env):
     """The BLAS library doing tapir's products under `env`: BLIS when `tapir --version` says so (it
     loads BLIS itself when OpenBLAS runs pre-AVX2 kernels), else the one the binary links (ldd)."""
     version = subprocess.run([tapir, "--version"], env=env, capture_output=True, text=True).stdout
-    if "BLAS: BLIS" in version or "double products: BLIS" in version:
+    if "BLAS: BLIS" in version or "the rest: BLIS" in version:
         return "/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4"
     out = subprocess.run(["ldd", tapir], capture_output=True, text=True).stdout
     for lib in ("libopenblas", "libblis", "libblas"):
