@@ -55,6 +55,17 @@ class Rng {
   State state_;
 };
 
+/// Counter-based bits: splitmix64's output number i + 1 from state `key`, computed by itself. Draws
+/// that must come out the same however their elements are split among threads (dynamic binarisation)
+/// take one key from an Rng and use element i's counter_bits(key, i): every element's bits depend on
+/// the key and its index only. (splitmix64 passes BigCrush; its finaliser is a bijection of 64 bits.)
+inline std::uint64_t counter_bits(std::uint64_t key, std::uint64_t i) {
+  std::uint64_t z = key + (i + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 /// Fills `out` (any shape) with N(mean, std²) draws.
 template <class T>
 void fill_normal(Rng& rng, Array<T>& out, T mean = T(0), T std = T(1));

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "autodiff/parallel.hpp"
 #include "models/data/idx.hpp"
 
 namespace tapir::models::data {
@@ -232,14 +233,35 @@ void binarize_threshold(Dataset& d, float threshold) {
   d.binarization = "threshold";
 }
 
+// Dynamic binarisation: one key from rng per call, element i of the result drawn from
+// counter_bits(key, i) (the index in the output, row-major), so the work splits among threads freely.
+// A pixel is 1 when its 53-bit uniform u = (bits >> 11) · 2⁻⁵³ is below its value v, i.e. when
+// bits >> 11 < ⌈v · 2⁵³⌉ (bernoulli_thresholds): the same comparison in integers.
+namespace {
+constexpr std::size_t kDrawGrain = 8192;  // elements per task
+inline bool draw_below(std::uint64_t key, std::size_t i, std::uint64_t threshold) {
+  return (counter_bits(key, i) >> 11) < threshold;
+}
+}  // namespace
+
 void binarize_dynamic(const Array<float>& x, Rng& rng, Array<float>& out) {
   if (out.shape() != x.shape()) out.resize(x.shape());
-  for (std::size_t i = 0; i < x.size(); ++i) out.data()[i] = rng.uniform() < x.data()[i] ? 1.0f : 0.0f;
+  const std::uint64_t key = rng.next_u64();
+  const float* in = x.data();
+  float* o = out.data();
+  parallel_chunks(x.size(), kDrawGrain, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i)
+      o[i] = static_cast<double>(counter_bits(key, i) >> 11) * 0x1.0p-53 < in[i] ? 1.0f : 0.0f;
+  });
 }
 
 void binarize_dynamic(Dataset& d, Rng& rng) {
   const auto t = bernoulli_thresholds(d.levels);
-  for (std::uint8_t& p : d.pixels) p = (rng.next_u64() >> 11) < t[p] ? 1 : 0;
+  const std::uint64_t key = rng.next_u64();
+  std::uint8_t* p = d.pixels.data();
+  parallel_chunks(d.pixels.size(), kDrawGrain, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) p[i] = draw_below(key, i, t[p[i]]) ? 1 : 0;
+  });
   d.levels = binary_levels();
 }
 
@@ -262,9 +284,21 @@ void gather_rows(const Dataset& d, const std::vector<std::size_t>& indices, Arra
 }
 
 void gather_binarized(const Dataset& d, const std::vector<std::size_t>& indices, Rng& rng, Array<float>& out) {
+  check_indices(d, indices, "gather_binarized");
+  const std::size_t dim = d.dim();
+  const Shape shape{indices.size(), dim};
+  if (out.shape() != shape) out.resize(shape);
   const auto t = bernoulli_thresholds(d.levels);
-  convert_rows(d, indices, out, "gather_binarized",
-               [&](std::uint8_t b) { return (rng.next_u64() >> 11) < t[b] ? 1.0f : 0.0f; });
+  const std::uint64_t key = rng.next_u64();
+  float* o = out.data();
+  parallel_chunks(indices.size(), std::max<std::size_t>(1, kDrawGrain / std::max<std::size_t>(dim, 1)),
+                  [&](std::size_t lo, std::size_t hi) {
+                    for (std::size_t r = lo; r < hi; ++r) {
+                      const std::uint8_t* p = d.pixels.data() + indices[r] * dim;
+                      for (std::size_t j = 0; j < dim; ++j)
+                        o[r * dim + j] = draw_below(key, r * dim + j, t[p[j]]) ? 1.0f : 0.0f;
+                    }
+                  });
 }
 
 BatchIterator::BatchIterator(std::size_t n, std::size_t batch_size, bool shuffle, bool drop_last)

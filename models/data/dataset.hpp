@@ -81,8 +81,10 @@ Dataset load_dataset(const std::string& name, const std::string& dir, Split spli
 
 /// Every value v becomes (v > threshold ? 1 : 0) (only `levels` changes); records "threshold".
 void binarize_threshold(Dataset& d, float threshold = 0.5f);
-/// out := Bernoulli(x) draws, one rng.uniform() < x per element in row-major order (dynamic
-/// binarisation: call once per epoch or per batch).
+/// out := Bernoulli(x) draws (dynamic binarisation: call once per epoch or per batch). One key is taken
+/// from rng (one next_u64()); element i (row-major) is 1 when its uniform
+/// (counter_bits(key, i) >> 11) · 2⁻⁵³ is below x[i]. Runs on tapir's threads; the draws do not depend
+/// on their number.
 void binarize_dynamic(const Array<float>& x, Rng& rng, Array<float>& out);
 /// Replaces every pixel of `d` by one Bernoulli draw of its value (image after image, row-major: the
 /// draws binarize_dynamic(d.x(), rng, out) makes), as bytes 0/1 with binary_levels() — a fixed draw,
@@ -95,7 +97,7 @@ void gather_rows(const Array<float>& x, const std::vector<std::size_t>& indices,
 /// reuses `out` allocates nothing); throws ShapeError for an index ≥ d.size().
 void gather_rows(const Dataset& d, const std::vector<std::size_t>& indices, Array<float>& out);
 /// gather_rows(d, indices, x) then binarize_dynamic(x, rng, out), in one pass and without x: the same
-/// draws in the same order, bit for bit.
+/// draws, bit for bit (the pixel at row r, column j of the batch is element r · D + j), on tapir's threads.
 void gather_binarized(const Dataset& d, const std::vector<std::size_t>& indices, Rng& rng, Array<float>& out);
 
 /// Minibatches of indices over 0..n−1: a fresh seeded permutation each epoch (or in order).

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "autodiff/check.hpp"
+#include "autodiff/parallel.hpp"
 #include "models/data/dataset.hpp"
 #include "models/data/idx.hpp"
 #include "skip.hpp"
@@ -207,6 +208,19 @@ std::uint64_t inverse(std::uint64_t a) {
   for (int i = 0; i < 6; ++i) x *= 2 - a * x;
   return x;
 }
+/// The key whose counter_bits(key, 0) is r: splitmix64's finaliser undone (x ^= x >> s and odd
+/// multiplications are bijections of 64 bits), less one step of the counter.
+std::uint64_t key_drawing(std::uint64_t r) {
+  const auto unshift = [](std::uint64_t y, int s) {
+    std::uint64_t x = y;
+    for (int i = 0; i < 64 / s + 1; ++i) x = y ^ (x >> s);
+    return x;
+  };
+  std::uint64_t z = unshift(r, 31) * inverse(0x94d049bb133111ebULL);
+  z = unshift(z, 27) * inverse(0xbf58476d1ce4e5b9ULL);
+  z = unshift(z, 30);
+  return z - 0x9e3779b97f4a7c15ULL;
+}
 /// A generator whose next next_u64() is r: xoshiro256**'s output is rotl(s[1] · 5, 7) · 9, so s[1] follows.
 Rng rng_drawing(std::uint64_t r) {
   const std::uint64_t y = r * inverse(9);
@@ -303,13 +317,13 @@ TEST_CASE("gather_binarized draws what gather_rows then binarize_dynamic drew, b
         for (std::uint64_t low : {0x000u, 0x7ffu}) {  // the 11 bits uniform() drops
           CAPTURE(byte);
           CAPTURE(k);
-          Rng old_rng = rng_drawing(k << 11 | low), new_rng = old_rng;
+          Rng old_rng = rng_drawing(key_drawing(k << 11 | low)), new_rng = old_rng;
           Array<float> old_x, new_x;
           binarize_dynamic(one.x(), old_rng, old_x);
           gather_binarized(one, {0}, new_rng, new_x);
           CHECK(bits(new_x(0, 0)) == bits(old_x(0, 0)));
           Dataset fixed = one;
-          Rng fixed_rng = rng_drawing(k << 11 | low);
+          Rng fixed_rng = rng_drawing(key_drawing(k << 11 | low));
           binarize_dynamic(fixed, fixed_rng);
           CHECK(fixed.value(0, 0) == old_x(0, 0));
           (old_x(0, 0) == 1.0f ? ones : zeros) += 1;
@@ -317,6 +331,49 @@ TEST_CASE("gather_binarized draws what gather_rows then binarize_dynamic drew, b
     }
   CHECK(ones > 500);  // both sides of the boundaries were drawn
   CHECK(zeros > 500);
+  for (std::uint64_t r :
+       {std::uint64_t(0), std::uint64_t(1) << 63, ~std::uint64_t(0), std::uint64_t(0x0123456789abcdef)})
+    CHECK(counter_bits(key_drawing(r), 0) == r);
+}
+
+TEST_CASE("dynamic binarisation draws the same bits at any thread count") {
+  // 300 images of 28 × 28: several tasks of rows; the fixed draw over the whole set, in 8192-pixel tasks.
+  std::vector<std::uint8_t> all(300 * 784);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint8_t>((i * 7919) % 256);
+  Dataset d = bytes_dataset(all);
+  d.rows = 28, d.cols = 28;
+  std::vector<std::size_t> idx(250);
+  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = (i * 37) % 300;
+  std::vector<Array<float>> batches, floats;
+  std::vector<std::vector<std::uint8_t>> fixed;
+  for (std::size_t threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    Rng rng(11);
+    Array<float> b, f;
+    gather_binarized(d, idx, rng, b);
+    binarize_dynamic(d.x(), rng, f);
+    Dataset whole = d;
+    binarize_dynamic(whole, rng);
+    batches.push_back(b);
+    floats.push_back(f);
+    fixed.push_back(whole.pixels);
+  }
+  set_num_threads(0);
+  for (std::size_t t = 1; t < 3; ++t) {
+    CHECK(batches[t] == batches[0]);
+    CHECK(floats[t] == floats[0]);
+    CHECK(fixed[t] == fixed[0]);
+  }
+  // The draws are the dataset's values on average, and neighbours are not alike beyond chance.
+  const Array<float> mean_value = d.x();
+  CHECK(xt::mean(floats[0])() == doctest::Approx(xt::mean(mean_value)()).epsilon(0.01));
+  double same = 0, expected = 0;
+  for (std::size_t i = 0; i + 1 < fixed[0].size(); ++i) {
+    const double a = mean_value.data()[i], b = mean_value.data()[i + 1];
+    same += fixed[0][i] == fixed[0][i + 1];
+    expected += a * b + (1 - a) * (1 - b);
+  }
+  CHECK(same == doctest::Approx(expected).epsilon(0.01));
 }
 
 TEST_CASE("Dataset: first, truncate and out-of-range indices") {
