@@ -2,6 +2,7 @@
 #include "autodiff/sgemm.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <vector>
 
 #include "autodiff/parallel.hpp"
@@ -85,7 +86,8 @@ void own_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, fl
     parallel_for(b_panels * runs, task, flops >= 1e6 ? threads : 1);
   }
 #else
-  (void)ta, (void)tb, (void)a, (void)b, (void)c, (void)threads;
+  (void)ta, (void)tb, (void)a, (void)b, (void)threads;
+  throw std::logic_error("own_sgemm: this build has no AVX-512 kernel (callers check own_sgemm_available())");
 #endif
 }
 
