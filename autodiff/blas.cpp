@@ -238,6 +238,16 @@ void blas_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, f
            beta, c, bi(n));
 }
 
+void blas_sgemm_bias(std::size_t m, std::size_t n, std::size_t k, const float* a, const float* b, const float* bias,
+                     float* c) {
+  if (m == 0 || n == 0) return;
+  const Backend& be = backend();
+  if (be.own_sgemm && k > 0 && 2.0 * double(m) * double(n) * double(k) >= kOwnFlops)
+    return detail::own_sgemm(false, false, m, n, k, 1.0f, a, b, 0.0f, c, std::size_t(product_threads()), bias);
+  for (std::size_t i = 0; i < m; ++i) std::copy_n(bias, n, c + i * n);
+  if (k > 0) blas_sgemm(false, false, m, n, k, 1.0f, a, b, 1.0f, c);
+}
+
 void blas_dgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
                 const double* b, double beta, double* c) {
   if (m == 0 || n == 0) return;

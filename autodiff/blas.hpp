@@ -38,6 +38,11 @@ void blas_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::s
                 const float* b, float beta, float* c);
 void blas_dgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
                 const double* b, double beta, double* c);
+/// C (m×n) = A · B + bias in every row (A m×k, B k×n, bias n): the bits of copying the bias into each
+/// row of C and then blas_sgemm with beta = 1. On tapir's kernel the bias is added as each block is
+/// stored, without that pass over C (a layer's y = x W + b).
+void blas_sgemm_bias(std::size_t m, std::size_t n, std::size_t k, const float* a, const float* b, const float* bias,
+                     float* c);
 
 /// The library doing the products: "tapir" (its own float kernel), "OpenBLAS", "BLIS" or "BLAS" (another CBLAS).
 const char* blas_library();

@@ -17,7 +17,7 @@ void sgemm_pack_a_avx512(bool ta, const float* a, std::size_t lda, std::size_t i
 void sgemm_pack_b_avx512(bool tb, const float* b, std::size_t ldb, std::size_t j0, std::size_t cols, std::size_t p0,
                          std::size_t kc, float* out);
 void sgemm_block_avx512(std::size_t kc, const float* a, const float* b, float alpha, float beta, float* c,
-                        std::size_t ldc, std::size_t rows, std::size_t cols);
+                        std::size_t ldc, std::size_t rows, std::size_t cols, const float* bias);
 #endif
 
 namespace {
@@ -39,10 +39,10 @@ bool own_sgemm_available() {
 }
 
 void own_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
-               const float* b, float beta, float* c, std::size_t threads) {
+               const float* b, float beta, float* c, std::size_t threads, const float* bias) {
   if (m == 0 || n == 0) return;
-  if (k == 0 || alpha == 0.0f) {  // C = beta · C, as BLAS (beta == 0 writes zeros, whatever C held)
-    for (std::size_t i = 0; i < m * n; ++i) c[i] = beta == 0.0f ? 0.0f : beta * c[i];
+  if (k == 0 || alpha == 0.0f) {  // C = beta · C, as BLAS (beta == 0 writes zeros, whatever C held), or the bias
+    for (std::size_t i = 0; i < m * n; ++i) c[i] = bias ? bias[i % n] : beta == 0.0f ? 0.0f : beta * c[i];
     return;
   }
 #ifdef TAPIR_HAVE_AVX512_KERNEL
@@ -78,7 +78,7 @@ void own_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, fl
         for (std::size_t r = r_lo; r < r_hi; ++r) {
           const std::size_t row = i0 + r * kMr;
           sgemm_block_avx512(kc, ap + r * kMr * k + kMr * p0, b_pack, alpha, q == 0 ? beta : 1.0f, c + row * n + j0, n,
-                             std::min(kMr, m - row), cols);
+                             std::min(kMr, m - row), cols, q == 0 && bias ? bias + j0 : nullptr);
         }
       }
     };
@@ -86,7 +86,7 @@ void own_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, fl
     parallel_for(b_panels * runs, task, flops >= 1e6 ? threads : 1);
   }
 #else
-  (void)ta, (void)tb, (void)a, (void)b, (void)threads;
+  (void)ta, (void)tb, (void)a, (void)b, (void)threads, (void)bias;
   throw std::logic_error("own_sgemm: this build has no AVX-512 kernel (callers check own_sgemm_available())");
 #endif
 }

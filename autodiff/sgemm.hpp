@@ -22,8 +22,10 @@ bool own_sgemm_available();
 
 /// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major, as blas_sgemm; on up to `threads` of tapir's
 /// threads. beta == 0 does not read C. Requires own_sgemm_available() (a build without the kernel throws
-/// std::logic_error; k == 0 and alpha == 0 only scale C, on any build).
+/// std::logic_error; k == 0 and alpha == 0 only scale C, on any build). With a bias (n floats), C = alpha ·
+/// op(A) op(B) + bias in every row, beta ignored: the same bits as beta = 1 over C filled with the bias,
+/// without that pass over C.
 void own_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
-               const float* b, float beta, float* c, std::size_t threads);
+               const float* b, float beta, float* c, std::size_t threads, const float* bias = nullptr);
 
 }  // namespace tapir::detail

@@ -94,12 +94,13 @@ void sgemm_pack_b_avx512(bool tb, const float* b, std::size_t ldb, std::size_t j
   }
 }
 
-// C[i][j] (i < rows ≤ 12, j < cols ≤ 32, row stride ldc) = alpha · Σ_p a[12p + i] · b[32p + j] + beta · C[i][j];
-// beta == 0 does not read C. The sum runs over p = 0, 1, …, kc − 1 in that order, one fused multiply-add
-// per term, so every element of C gets the same arithmetic wherever its block sits and whichever thread
+// C[i][j] (i < rows ≤ 12, j < cols ≤ 32, row stride ldc) = alpha · Σ_p a[12p + i] · b[32p + j] + beta · C[i][j],
+// or, with a bias (then beta is ignored), alpha · Σ_p … + bias[j]: the bits of beta = 1 over a C holding the
+// bias in every row. beta == 0 does not read C. The sum runs over p = 0, 1, …, kc − 1 in that order, one fused
+// multiply-add per term, so every element of C gets the same arithmetic wherever its block sits and whichever thread
 // computes it.
 void sgemm_block_avx512(std::size_t kc, const float* a, const float* b, float alpha, float beta, float* c,
-                        std::size_t ldc, std::size_t rows, std::size_t cols) {
+                        std::size_t ldc, std::size_t rows, std::size_t cols, const float* bias) {
   __m512 lo[12], hi[12];
 #pragma GCC unroll 12
   for (int i = 0; i < 12; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
@@ -117,12 +118,17 @@ void sgemm_block_avx512(std::size_t kc, const float* a, const float* b, float al
   const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
   const __mmask16 m1 = cols >= 32 ? __mmask16(0xFFFF) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+  const __m512 bias1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 12
   for (int i = 0; i < 12; ++i) {
     if (std::size_t(i) >= rows) break;
     float* ci = c + std::size_t(i) * ldc;
     __m512 r0 = _mm512_mul_ps(va, lo[i]), r1 = _mm512_mul_ps(va, hi[i]);
-    if (beta != 0.0f) {
+    if (bias) {  // round(r + bias): what fma(1, C, r) gives with C = bias
+      r0 = _mm512_add_ps(r0, bias0);
+      r1 = _mm512_add_ps(r1, bias1);
+    } else if (beta != 0.0f) {
       r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, ci), r0);
       r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
     }

@@ -4,6 +4,8 @@
 #include "autodiff/blas.hpp"
 #include "autodiff/ops/op_helpers.hpp"
 
+#include <type_traits>
+
 namespace tapir {
 
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, const float* b,
@@ -61,8 +63,12 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
   Var<T> y = tape.push("linear", sy, x.requires_grad() || w.requires_grad() || b.requires_grad());
   T* out = y.out().data();
   const T* bias = b.value().data();
-  for (std::size_t i = 0; i < m; ++i) std::copy_n(bias, n, out + i * n);                        // y = b (each row)
-  if (k > 0) gemm(false, false, m, n, k, T(1), x.value().data(), w.value().data(), T(1), out);  // y += x W
+  if constexpr (std::is_same_v<T, float>) {  // y = x W + b, the bias added as the product stores its blocks
+    blas_sgemm_bias(m, n, k, x.value().data(), w.value().data(), bias, out);
+  } else {
+    for (std::size_t i = 0; i < m; ++i) std::copy_n(bias, n, out + i * n);                        // y = b (each row)
+    if (k > 0) gemm(false, false, m, n, k, T(1), x.value().data(), w.value().data(), T(1), out);  // y += x W
+  }
   y.on_backward([x, w, b, y, m, n, k] {
     const T* g = y.grad().data();
     x.accumulate_grad([&](Array<T>& dx, bool acc) {  // dx = G Wᵀ

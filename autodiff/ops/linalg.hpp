@@ -18,7 +18,8 @@ Var<T> bmm(const Var<T>& a, const Var<T>& b);
 /// y = x W + b for x (m, k), W (k, n), b (n,) — a Linear layer in one node:  dx = G Wᵀ, dW = xᵀ G,
 /// db = Σ_rows G. x may have leading axes, (..., m, k) → (..., m, n): they are rows (no copy). The bias is copied into
 /// the output and the product added by one gemm with beta = 1, so the layer costs no separate broadcast add, and no
-/// gradient copy, compared with matmul + b.
+/// gradient copy, compared with matmul + b. In float on tapir's own kernel (blas_sgemm_bias) the kernel adds the bias
+/// as it stores each block instead: the same bits, without the copy.
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b);
 

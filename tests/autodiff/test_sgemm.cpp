@@ -110,3 +110,34 @@ TEST_CASE("tapir's own sgemm keeps BLAS's conventions: beta = 0 ignores C, k = 0
   for (std::size_t i = 0; i < 40; ++i)
     for (std::size_t j = 0; j < 60; ++j) CHECK((i == 3 ? std::isinf(c2[i * 60 + j]) : c2[i * 60 + j] == 100.0f));
 }
+
+TEST_CASE("a product with a bias (y = x W + b): the bits of beta = 1 over C holding the bias, on any route") {
+  // Sizes at the blocks' edges (12 rows, 32 columns, 256 terms), one k of a single pass and two of
+  // several, one at the 1152-row block; NaN in the output buffer must not leak (it is never read).
+  Rng rng(31);
+  for (auto [m, n, k] : {std::array<std::size_t, 3>{13, 33, 7}, std::array<std::size_t, 3>{100, 500, 784},
+                         std::array<std::size_t, 3>{25, 784, 257}, std::array<std::size_t, 3>{1153, 40, 500},
+                         std::array<std::size_t, 3>{3, 5, 0}}) {
+    CAPTURE(m);
+    CAPTURE(n);
+    CAPTURE(k);
+    const Array<float> a = normal<float>(rng, {m, k}, 0.0f, 1.0f), b = normal<float>(rng, {k, n}, 0.0f, 1.0f);
+    const Array<float> bias = normal<float>(rng, {n}, 0.0f, 1.0f);
+    Array<float> want = Array<float>::from_shape({m, n});
+    for (std::size_t i = 0; i < m; ++i) std::copy_n(bias.data(), n, want.data() + i * n);
+    if (k > 0) blas_sgemm(false, false, m, n, k, 1.0f, a.data(), b.data(), 1.0f, want.data());
+    Array<float> got = xt::full_like(want, std::numeric_limits<float>::quiet_NaN());
+    blas_sgemm_bias(m, n, k, a.data(), b.data(), bias.data(), got.data());
+    CHECK(std::equal(got.begin(), got.end(), want.begin()));
+    if (own_sgemm_available() && k > 0) {  // the kernel's own path, against the copy and beta = 1 on the kernel
+      for (std::size_t threads : {1, 2, 3}) {
+        Array<float> own = xt::full_like(want, std::numeric_limits<float>::quiet_NaN());
+        own_sgemm(false, false, m, n, k, 1.0f, a.data(), b.data(), 0.0f, own.data(), threads, bias.data());
+        Array<float> copied = Array<float>::from_shape({m, n});
+        for (std::size_t i = 0; i < m; ++i) std::copy_n(bias.data(), n, copied.data() + i * n);
+        own_sgemm(false, false, m, n, k, 1.0f, a.data(), b.data(), 1.0f, copied.data(), threads);
+        CHECK(std::equal(own.begin(), own.end(), copied.begin()));
+      }
+    }
+  }
+}
