@@ -1,0 +1,58 @@
+#!/bin/bash
+# scripts/full_budget.sh — the paper's figures at the paper's budget, as one resumable job: Figure 2 with
+# 3 seeds to 10^7 samples (Frey Face, then MNIST), Figure 2 to 10^8 on one seed (Frey Face, then MNIST),
+# Figure 3 to 6 * 10^7 (N_train 1000, then 50 000). AEVB and wake-sleep everywhere, MCEM in Figure 3.
+#
+#   bash scripts/full_budget.sh [--tapir build/tapir] [--data data] [--out runs/full] [--jobs 2]
+#                               [--only STEP[,STEP...]] [--dry-run]
+#
+# Steps, in order: frey-seeds mnist-seeds frey-1e8 mnist-1e8 fig3-n1000 fig3-n50000. Each is one
+# `tapir reproduce` that keeps its finished runs and resumes the others, so running this again (after a
+# reboot, a kill, the end of a session) continues where it stopped; a step that fails is logged and the
+# next one starts. JOBS runs train at once (one thread each when JOBS > 1), at nice 19. Progress: OUT/full_budget.log
+# (one line per step), OUT/full_budget.out (the commands' output), each run's curve.csv.
+# Compute on a 2-core machine (2026-11-28): about 25 hours in all, most of it the MNIST runs to 10^8.
+set -u
+tapir=build/tapir data=data out=runs/full jobs=2 only="" dry=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tapir) tapir=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --dry-run) dry=1; shift ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "full_budget.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ -x "$tapir" ] || { echo "full_budget.sh: no tapir at '$tapir' (build it, or pass --tapir PATH)" >&2; exit 2; }
+[ -d "$data/mnist" ] || { echo "full_budget.sh: no MNIST in '$data/mnist' (bash scripts/fetch_data.sh $data --only all)" >&2; exit 2; }
+[ $dry = 1 ] || mkdir -p "$out"
+log=$out/full_budget.log
+
+step() {  # step NAME COMMAND...
+  local name=$1
+  shift
+  if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then return 0; fi
+  if [ $dry = 1 ]; then echo "$name: $*"; return 0; fi
+  echo "$(date -u +%FT%TZ) start $name: $*" >> "$log"
+  if [ "$jobs" -gt 1 ]; then  # runs side by side: one thread each
+    TAPIR_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 19 "$@" >> "$out/full_budget.out" 2>&1
+  else
+    nice -n 19 "$@" >> "$out/full_budget.out" 2>&1
+  fi
+  echo "$(date -u +%FT%TZ) exit $? $name" >> "$log"
+}
+
+fig2=("$tapir" reproduce fig2 --wake-sleep --jobs "$jobs")
+step frey-seeds "${fig2[@]}" --dataset frey --data "$data" --samples 10000000 --seeds 3 --out "$out/fig2-frey-seeds"
+step mnist-seeds "${fig2[@]}" --dataset mnist --data "$data/mnist" --samples 10000000 --train-eval-size 10000 \
+  --seeds 3 --out "$out/fig2-mnist-seeds"
+step frey-1e8 "${fig2[@]}" --dataset frey --data "$data" --samples 100000000 --out "$out/fig2-frey-1e8"
+step mnist-1e8 "${fig2[@]}" --dataset mnist --data "$data/mnist" --samples 100000000 --train-eval-size 10000 \
+  --out "$out/fig2-mnist-1e8"
+step fig3-n1000 "$tapir" reproduce fig3 --data "$data/mnist" --ntrain 1000 --samples 60000000 --jobs "$jobs" \
+  --out "$out/fig3-n1000"
+step fig3-n50000 "$tapir" reproduce fig3 --data "$data/mnist" --ntrain 50000 --samples 60000000 --jobs "$jobs" \
+  --out "$out/fig3-n50000"
