@@ -5,7 +5,8 @@ K = 5000 against its product floor, and peak memory — for OPENBLAS_CORETYPE un
 
     python3 bench/perf_table.py --build build --data data/mnist [--baseline OLD/tapir] [--rounds 3]
 
-What each row is (medians over rounds; runs interleaved so drift hits every column alike):
+What each row is (medians over rounds; runs interleaved so drift hits every column alike, tapir and the baseline
+in alternating order):
 - epoch: seconds of training steps per epoch of `tapir train vae` (784-500-20-500-784, tanh, Bernoulli,
   M = 100, Adagrad, float32; curve.csv's seconds, evaluation excluded) and of bench/vae_torch.py
   (PyTorch, 1 intra-op thread: its best here), every epoch but each run's first;
@@ -117,7 +118,9 @@ def main():
         for rnd in range(args.rounds):
             for ct in coretypes:
                 env = env_for(ct)
-                for name, binary in peers.items():
+                # ABBA: on this VM the second of two back-to-back runs is often the slower one, so the
+                # order of tapir and the baseline alternates between rounds.
+                for name, binary in (list(peers.items()) if rnd % 2 == 0 else list(peers.items())[::-1]):
                     targs.tapir = binary
                     t, m = tapir_epochs(targs, env, rnd)
                     add(ct, f"{name}_epoch", statistics.median(t[1:]))
