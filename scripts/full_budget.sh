@@ -37,11 +37,13 @@ step() {  # step NAME COMMAND...
   if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then return 0; fi
   if [ $dry = 1 ]; then echo "$name: $*"; return 0; fi
   echo "$(date -u +%FT%TZ) start $name: $*" >> "$log"
-  if [ "$jobs" -gt 1 ]; then  # runs side by side: one thread each
-    TAPIR_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 19 "$@" >> "$out/full_budget.out" 2>&1
-  else
-    nice -n 19 "$@" >> "$out/full_budget.out" 2>&1
-  fi
+  local threads=()
+  [ "$jobs" -gt 1 ] && threads=(env TAPIR_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1)  # runs side by side: one thread each
+  # nice alone is not enough where the kernel groups processes by session (sched_autogroup: a session
+  # gets its share whatever its processes' nice), so the step runs in a session of its own whose group
+  # is niced too; builds and benchmarks in other sessions then get the cores.
+  setsid -w bash -c 'echo 19 > /proc/self/autogroup 2> /dev/null; exec nice -n 19 "$@"' step "${threads[@]}" "$@" \
+    >> "$out/full_budget.out" 2>&1
   echo "$(date -u +%FT%TZ) exit $? $name" >> "$log"
 }
 
