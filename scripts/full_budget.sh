@@ -44,7 +44,8 @@ step() {  # step NAME COMMAND...
   # is niced too; builds and benchmarks in other sessions then get the cores.
   setsid -w bash -c 'echo 19 > /proc/self/autogroup 2> /dev/null; exec nice -n 19 "$@"' step "${threads[@]}" "$@" \
     >> "$out/full_budget.out" 2>&1
-  echo "$(date -u +%FT%TZ) exit $? $name" >> "$log"
+  local rc=$?
+  echo "$(date -u +%FT%TZ) exit $rc $name" >> "$log"
 }
 
 fig2=("$tapir" reproduce fig2 --wake-sleep --jobs "$jobs")
