@@ -9,11 +9,10 @@
 namespace tapir {
 
 namespace {
-std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+std::uint64_t splitmix64(std::uint64_t& x) {  // the next output of splitmix64 from state x
+  const std::uint64_t z = counter_bits(x, 0);
+  x += 0x9e3779b97f4a7c15ULL;
+  return z;
 }
 }  // namespace
 
