@@ -93,7 +93,7 @@ Fig2Report reproduce_fig2(const Fig2Options& o, const Observer& observer, std::a
   if (o.collect) {
     std::vector<std::string> missing;
     for (const auto& job : jobs)
-      if (!job_finished(job)) missing.push_back(fmt::format("{} ({})", job.dir, job_state(job)));
+      if (!job_finished(job) && !job_recorded(job)) missing.push_back(fmt::format("{} ({})", job.dir, job_state(job)));
     if (!missing.empty())
       throw Error(
           fmt::format("--collect: {} of {} runs are not finished: {}: run their lines of the plan "
@@ -102,7 +102,7 @@ Fig2Report reproduce_fig2(const Fig2Options& o, const Observer& observer, std::a
     report.finished = true;
   } else {
     fs::create_directories(o.out);
-    report.finished = run_jobs(jobs, o.jobs, observer, stop);
+    report.finished = run_jobs(not_recorded(jobs), o.jobs, observer, stop);
   }
   report.runs = read_outcomes(jobs);
   if (!report.finished) return report;

@@ -62,7 +62,9 @@ struct Fig2Report {
 };
 
 /// Trains (or resumes, or keeps) every run of fig2_jobs, then writes the table of where each
-/// configuration ended. `stop` as for run_jobs. With options.collect nothing is trained: throws, naming
+/// configuration ended. A run finished on record only (job_recorded: its config.json and curve.csv,
+/// without checkpoints, e.g. copied from docs/results/runs) is kept too, so runs of several sessions or
+/// machines combine. `stop` as for run_jobs. With options.collect nothing is trained: throws, naming
 /// every unfinished run and its state, unless all are finished.
 Fig2Report reproduce_fig2(const Fig2Options& options, const Observer& observer = {}, std::atomic<bool>* stop = nullptr);
 

@@ -36,7 +36,7 @@ Fig3Report reproduce_fig3(const Fig3Options& o, const Observer& observer, std::a
   fs::create_directories(o.out);
   const auto jobs = fig3_jobs(o);
   Fig3Report report;
-  report.finished = run_jobs(jobs, o.jobs, observer, stop);
+  report.finished = run_jobs(not_recorded(jobs), o.jobs, observer, stop);
   report.runs = read_outcomes(jobs);
   if (!report.finished) return report;
   report.table = fig3_table(o, report.runs);

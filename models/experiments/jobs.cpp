@@ -36,7 +36,38 @@ bool job_finished(const RunJob& job) {
   return !curve.empty() && curve.back().samples >= job.config.train.samples;
 }
 
+bool job_recorded(const RunJob& job) {
+  if (holds_run(job.dir) || !fs::exists(fs::path(job.dir) / "config.json")) return false;
+  const auto curve = curve_of(job.dir);
+  if (curve.empty() || curve.back().samples < job.config.train.samples) return false;
+  auto recorded = load_vae_run_config(job.dir).to_json(), expected = job.config.to_json();
+  for (auto* j : {&recorded, &expected}) {
+    (*j)["train"].erase("data_dir");
+    (*j)["train"].erase("samples");
+  }
+  if (recorded != expected) {
+    std::string differ;
+    for (const char* part : {"vae", "train"})
+      for (const auto& [key, value] : expected[part].items())
+        if (!recorded[part].contains(key) || recorded[part][key] != value)
+          differ += fmt::format("{}{}.{}: {} here, {} expected", differ.empty() ? "" : "; ", part, key,
+                                recorded[part].contains(key) ? recorded[part][key].dump() : "none", value.dump());
+    throw Error(
+        fmt::format("'{}' records another configuration than this run's ({}): move the directory away, "
+                    "or use another --out",
+                    (fs::path(job.dir) / "config.json").string(), differ.empty() ? "extra keys" : differ));
+  }
+  return true;
+}
+
+std::vector<RunJob> not_recorded(const std::vector<RunJob>& jobs) {
+  std::vector<RunJob> out;
+  std::copy_if(jobs.begin(), jobs.end(), std::back_inserter(out), [](const RunJob& job) { return !job_recorded(job); });
+  return out;
+}
+
 std::string job_state(const RunJob& job) {
+  if (job_recorded(job)) return "finished (on record: no checkpoint)";
   if (!holds_run(job.dir)) return "not started";
   const auto curve = curve_of(job.dir);
   if (curve.empty()) return "no evaluation yet";

@@ -33,6 +33,14 @@ bool run_jobs(const std::vector<RunJob>& runs, int jobs, const Observer& observe
 /// Whether job's run is done: its directory holds a run whose curve reached config.train.samples (what
 /// run_jobs keeps as it is).
 bool job_finished(const RunJob& job);
+/// Whether job's run is finished on record only: its directory holds no checkpoint but the config.json of
+/// this job's configuration and a curve.csv that reached config.train.samples. That is what a results page
+/// keeps of a run (docs/results/runs), and all that Figure 2's table and curves read; a reproduction then
+/// collects it beside runs trained here. Throws naming the config.json when it records another
+/// configuration (the data directory and the budget may differ).
+bool job_recorded(const RunJob& job);
+/// The jobs that are not on record (job_recorded): what a reproduction trains, keeping the others as they are.
+std::vector<RunJob> not_recorded(const std::vector<RunJob>& jobs);
 /// "finished", "not started", "no evaluation yet" or "N of S samples": for messages about a run.
 std::string job_state(const RunJob& job);
 

@@ -292,6 +292,34 @@ TEST_CASE("Figure 2: an AEVB and a wake-sleep run per N_z, a table of where each
   CHECK(again.steps == 0);
   CHECK(r2.table == r.table);
 
+  // A run on record only (config.json and curve.csv, no checkpoints: what docs/results/runs keeps) is
+  // finished: neither trained again nor refused by --collect, and its row is the same.
+  for (const char* f : {"checkpoint_last.safetensors", "checkpoint_best.safetensors"})
+    fs::remove(fs::path(jobs[1].dir) / f);
+  CHECK(!job_finished(jobs[1]));
+  CHECK(job_recorded(jobs[1]));
+  CHECK(!job_recorded(jobs[0]));  // it has its checkpoints: a run, not a record
+  CHECK(job_state(jobs[1]).find("on record") != std::string::npos);
+  Counter kept;
+  const auto r3 = reproduce_fig2(o, kept.observer());
+  CHECK(r3.finished);
+  CHECK(kept.steps == 0);
+  CHECK(r3.table == r.table);
+  CHECK(!fs::exists(fs::path(jobs[1].dir) / "checkpoint_last.safetensors"));
+  o.collect = true;
+  CHECK(reproduce_fig2(o).table == r.table);
+  // ... but not a record of another configuration, nor one short of the budget.
+  RunJob other = jobs[1];
+  other.config.train.seed = 7;
+  check_throws_with([&] { job_recorded(other); }, {jobs[1].dir + "/config.json", "train.seed: 1 here, 7 expected"});
+  RunJob longer = jobs[1];
+  longer.config.train.samples = 600;
+  longer.config.train.data_dir = "/elsewhere";  // where the data is does not matter
+  CHECK(!job_recorded(longer));
+  longer.config.train.samples = 200;
+  CHECK(job_recorded(longer));
+  o.collect = false;
+
   o.out.clear();
   check_throws_with([&] { fig2_jobs(o); }, {"Fig2Options::out"});
 }
