@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Nothing gets slower: short runs of each training method — Figure 2's AEVB (N_z = 3 and 200),
 wake-sleep, MCEM (HMC, N_z = 3, 100 hidden units) and AVB — with two tapir binaries, interleaved in
-rounds; prints the median seconds of training steps (curve.csv's last `seconds`) and of wall time.
+rounds whose order alternates (old then new in odd rounds, new then old in even ones: on a shared VM the
+second of two back-to-back runs is often the slower); prints the median seconds of training steps (curve.csv's last `seconds`) and of wall time.
 
     python3 bench/methods_before_after.py --old OLD/tapir --new build/tapir --data data/mnist [--rounds 2]
 """
@@ -36,7 +37,7 @@ def main():
     res = {}
     for r in range(args.rounds):
         for name, run_args in RUNS.items():
-            for tag in ("old", "new"):
+            for tag in ("old", "new") if r % 2 == 0 else ("new", "old"):
                 with tempfile.TemporaryDirectory() as d:
                     t0 = time.time()
                     subprocess.run([getattr(args, tag), "train"] + run_args +
