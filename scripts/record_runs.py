@@ -13,7 +13,8 @@ a run being trained there is never touched. Both directions use it:
   `tapir reproduce fig2` and `--collect` take a run on record (config.json and a finished curve, no checkpoint)
   as finished, so new runs and recorded ones make one figure.
 
-Prints one line per run (recorded, kept, unfinished) and exits non-zero when SRC holds no run.
+Prints one line per run (recorded, kept, unfinished); exits non-zero when SRC holds no run or a run's files
+cannot be read (the other runs are recorded all the same).
 """
 import json
 import shutil
@@ -51,12 +52,14 @@ def main(argv):
     if not runs:
         print(f"record_runs.py: no run in '{src}' (a run directory holds {' and '.join(FILES)})", file=sys.stderr)
         return 1
+    failed = False
     for run in runs:
         try:
             reached, wanted = last_samples(run / "curve.csv"), budget(run / "config.json")
-        except (ValueError, KeyError, json.JSONDecodeError) as e:
-            print(f"record_runs.py: '{run}': unreadable config.json or curve.csv ({e})", file=sys.stderr)
-            return 1
+        except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
+            print(f"record_runs.py: '{run}': unreadable config.json or curve.csv ({e}); not recorded", file=sys.stderr)
+            failed = True
+            continue
         target = dest / run.name
         if reached < wanted:
             print(f"unfinished {run.name}: {max(reached, 0)} of {wanted} samples")
@@ -68,7 +71,7 @@ def main(argv):
                 target.mkdir(parents=True, exist_ok=True)
                 for f in FILES:
                     shutil.copyfile(run / f, target / f)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
