@@ -6,7 +6,12 @@
 //   (b) manual  the same arithmetic (the ops' stable forms, e.g. tanh' = 4e/(1 + e)²) written by hand:
 //               BLAS (tapir::gemm) + xtensor with xt::noalias into preallocated buffers, the backward
 //               derived by hand, no tape;
-//   (c) sgemm   the 14 sgemm calls the tape makes (same shapes, flags and betas), nothing else.
+//   (c) sgemm   the 14 sgemm calls the tape makes (same shapes, flags and betas), nothing else;
+//   (d) train   the trainer's whole step (models/train/trainer.cpp's loop body): a minibatch gathered from
+//               bytes and binarised (data::gather_binarized), the library's VAE (models::Vae) and AEVB
+//               method (the paper's prior, Adagrad with its decay) doing forward, backward and update,
+//               tape.clear() — what `tapir train vae` times per step, timed here in the same rounds as
+//               (c), so that epoch / raw sgemm is a ratio of neighbours, not of two processes' runs.
 // (a) and (b) are checked against each other (loss and all 10 gradients) before anything is timed.
 //
 // Every sgemm, the library's included, goes through __wrap_ of tapir::blas_sgemm (linker --wrap, see
@@ -14,7 +19,7 @@
 // everything else. __wrap_posix_memalign (xtensor's array allocations) and a replaced operator new count
 // heap allocations per step.
 //
-//   bench_tape [--steps N] [--warmup N] [--threads N] [--only abc] [--seed N]
+//   bench_tape [--steps N] [--warmup N] [--threads N] [--only abcd] [--seed N]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -25,12 +30,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
 #include "autodiff/autodiff.hpp"
 #include "autodiff/parallel.hpp"
+#include "models/data/dataset.hpp"
+#include "models/methods/methods.hpp"
+#include "models/run/config.hpp"
+#include "models/vae/vae.hpp"
 #include "nn/dist/bernoulli.hpp"
 
 // ---- Instrumentation ------------------------------------------------------------------------------
@@ -64,6 +74,12 @@ int __wrap_posix_memalign(void** p, std::size_t alignment, std::size_t size) {
 }
 }
 
+// GCC's -Wmismatched-new-delete sees the free() below inlined where a new'd object is deleted; new and
+// delete here are a matched pair (malloc / free).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -74,6 +90,9 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // ---- The model ------------------------------------------------------------------------------------
 
@@ -335,15 +354,54 @@ double rel_diff(const Array<F>& a, const Array<F>& b) {
   return den > 0 ? num / den : num;
 }
 
+// (d) ------------------------------------------------------------------------------------------------
+/// The trainer's step on the paper's MNIST model, from the library's own parts: a synthetic data set of
+/// bytes (MNIST-like: three quarters of the pixels 0, the rest uniform), the training order a permutation.
+struct TrainStep {
+  tapir::models::data::Dataset data;
+  tapir::models::VaeTrainConfig config;  // the paper's (tapir train vae's defaults for MNIST)
+  tapir::Rng init, rng;
+  std::unique_ptr<tapir::models::Vae<F>> model;
+  std::unique_ptr<tapir::models::Method> method;
+  tapir::Tape<F> tape;
+  std::vector<std::size_t> order, idx;
+  std::size_t pos = 0;
+  Array<F> x;
+
+  explicit TrainStep(std::uint64_t seed, std::size_t n = 10000) : init(seed + 2), rng(seed + 3) {
+    data.name = "mnist";
+    data.rows = data.cols = 28;
+    data.pixels.resize(n * D);
+    for (auto& b : data.pixels) b = init.uniform() < 0.75 ? 0 : static_cast<std::uint8_t>(init.uniform() * 256);
+    const tapir::models::VaeRunConfig paper = tapir::models::paper_vae_setup("mnist", Z);  // 784-500-20-500-784
+    config = paper.train;
+    model = std::make_unique<tapir::models::Vae<F>>(paper.model, init);
+    method = tapir::models::make_method(*model, config, n, init, rng);
+    order = tapir::permutation(init, n);
+    idx.reserve(B);
+  }
+
+  F step() {
+    if (pos + B > order.size()) pos = 0;
+    idx.assign(order.begin() + static_cast<long>(pos), order.begin() + static_cast<long>(pos + B));
+    pos += B;
+    tapir::models::data::gather_binarized(data, idx, rng, x);
+    const double b = method->step(x, idx, 1.0, rng, tape);
+    tape.clear();
+    return static_cast<F>(b);
+  }
+};
+
 [[noreturn]] void usage(const char* argv0, int code) {
-  std::fprintf(code ? stderr : stdout,
-               "usage: %s [--steps N] [--warmup N] [--threads N] [--only abc] [--seed N]\n"
-               "  --steps N    timed steps per variant (default 200)\n"
-               "  --warmup N   untimed steps per variant first (default 20)\n"
-               "  --threads N  BLAS threads (default: the library's own, e.g. OPENBLAS_NUM_THREADS)\n"
-               "  --only abc   variants to time: a = tape, b = manual, c = raw sgemm (default abc)\n"
-               "  --seed N     seed of data, weights and noise (default 42)\n",
-               argv0);
+  std::fprintf(
+      code ? stderr : stdout,
+      "usage: %s [--steps N] [--warmup N] [--threads N] [--only abcd] [--seed N]\n"
+      "  --steps N    timed steps per variant (default 200)\n"
+      "  --warmup N   untimed steps per variant first (default 20)\n"
+      "  --threads N  BLAS threads (default: the library's own, e.g. OPENBLAS_NUM_THREADS)\n"
+      "  --only abcd  variants to time: a = tape, b = manual, c = raw sgemm, d = training step (default abcd)\n"
+      "  --seed N     seed of data, weights and noise (default 42)\n",
+      argv0);
   std::exit(code);
 }
 
@@ -352,7 +410,7 @@ double rel_diff(const Array<F>& a, const Array<F>& b) {
 int main(int argc, char** argv) {
   int steps = 200, warmup = 20, threads = 0;
   std::uint64_t seed = 42;
-  std::string only = "abc";
+  std::string only = "abcd";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") usage(argv[0], 0);
@@ -369,14 +427,14 @@ int main(int argc, char** argv) {
       threads = static_cast<int>(n);
     else if (a == "--seed" && numeric)
       seed = static_cast<std::uint64_t>(n);
-    else if (a == "--only" && !std::string(v).empty() && std::string(v).find_first_not_of("abc") == std::string::npos)
+    else if (a == "--only" && !std::string(v).empty() && std::string(v).find_first_not_of("abcd") == std::string::npos)
       only = v;
     else
       usage(argv[0], 2);
   }
   if (threads > 0) tapir::set_blas_threads(threads);
   const bool run_a = only.find('a') != std::string::npos, run_b = only.find('b') != std::string::npos,
-             run_c = only.find('c') != std::string::npos;
+             run_c = only.find('c') != std::string::npos, run_d = only.find('d') != std::string::npos;
 
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   const char* env_threads = std::getenv("OPENBLAS_NUM_THREADS");
@@ -386,7 +444,7 @@ int main(int argc, char** argv) {
              tapir::blas_threads(), env_threads ? env_threads : "(unset)",
              threads > 0 ? fmt::format(", --threads {}", threads) : std::string(), tapir::blas_kernels(),
              coretype ? coretype : "(unset)");
-  fmt::print("steps: {} warm-up + {} timed per variant, in rounds of 10 rotating a, b, c\n\n", warmup, steps);
+  fmt::print("steps: {} warm-up + {} timed per variant, in rounds of 10 rotating a, b, c, d\n\n", warmup, steps);
 
   // Data, weights, noise: all from one seeded generator.
   tapir::Rng rng(seed);
@@ -417,9 +475,11 @@ int main(int argc, char** argv) {
   if (!(worst < 1e-4)) return 1;
 
   RawGemms raw(manual, x);
+  std::unique_ptr<TrainStep> train;
+  if (run_d) train = std::make_unique<TrainStep>(seed);
 
   // ---- Timing ----
-  Samples sa, sb, sc;
+  Samples sa, sb, sc, sd;
   tapir::TapeStats stats_warm{};
   const int round = 10;
   auto run = [&](int n, bool record) {
@@ -448,6 +508,13 @@ int main(int argc, char** argv) {
           else
             raw.step();
         }
+      if (run_d)
+        for (int i = 0; i < k; ++i) {
+          if (record)
+            timed(sd, [&] { return train->step(); });
+          else
+            train->step();
+        }
     }
   };
   run(warmup, false);
@@ -460,7 +527,7 @@ int main(int argc, char** argv) {
     const char* name;
     const Samples* s;
   };
-  const Row rows[] = {{"(a) tape", &sa}, {"(b) manual", &sb}, {"(c) raw sgemm", &sc}};
+  const Row rows[] = {{"(a) tape", &sa}, {"(b) manual", &sb}, {"(c) raw sgemm", &sc}, {"(d) train step", &sd}};
   fmt::print("{:<14} {:>9} {:>9} {:>11} {:>11} {:>12} {:>12}\n", "variant", "median ms", "min ms", "sgemm med",
              "other med", "sgemm/step", "allocs/step");
   for (const Row& r : rows) {
@@ -485,6 +552,9 @@ int main(int argc, char** argv) {
   if (run_b && run_c)
     fmt::print("manual sgemm / raw      median {:.3f} ({:.3f} vs {:.3f} ms)\n",
                median(sb.sgemm_ms) / median(sc.sgemm_ms), median(sb.sgemm_ms), median(sc.sgemm_ms));
+  if (run_c && run_d)
+    fmt::print("train step / raw sgemm  median {:.3f} ({:.3f} vs {:.3f} ms): epoch / raw sgemm, from neighbours\n",
+               median(sd.total_ms) / median(sc.total_ms), median(sd.total_ms), median(sc.total_ms));
   if (run_a) {
     fmt::print(
         "tape stats: {} slots (nodes per step), {:.1f} MiB reserved; buffer_allocations {} after warm-up, {} "

@@ -16,6 +16,9 @@ in alternating order):
   (TAPIR_GEMM_THREADS=library), and, when tapir's kernel runs, on the BLAS library alone
   (TAPIR_BLAS=blis|openblas); the ratio uses the fastest;
 - tape / manual: bench_tape's (a) tape step against (b) the same step written by hand, 1 and 2 threads;
+- training step / raw sgemm: bench_tape's (d), the trainer's whole step (batch from bytes, the library's VAE and
+  AEVB with Adagrad), timed in the same process and rounds as (c): the epoch's ratio without two processes'
+  drift between them (on this VM the epoch / raw ratio of neighbouring processes moved between 1.1 and 1.9);
 - eval: `tapir eval --limit N -k 5000` wall time on the first N test images of a run trained here for
   one epoch; its floor: N x K decoder passes (20→500→784) at the speed bench_blas measures for those
   products (10 000 rows) on 2 threads, the faster of the same library and tapir's kernel;
@@ -52,7 +55,7 @@ def env_for(coretype, threads=2):
 def bench_tape(path, env, threads, only="abc"):
     out = subprocess.run([path, "--threads", str(threads), "--steps", "200", "--only", only], env=env,
                          capture_output=True, text=True, check=True).stdout
-    ms = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\((a|b|c)\) [a-z ]+?\s+([0-9.]+)", out, re.M)}
+    ms = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\((a|b|c|d)\) [a-z ]+?\s+([0-9.]+)", out, re.M)}
     kernels = re.search(r"kernels '([^']*)'", out)
     return ms, kernels.group(1) if kernels else "?"
 
@@ -132,18 +135,20 @@ def main():
                 add(ct, "torch_epoch", statistics.median(t[1:]))
                 add(ct, "torch_rss", m)
                 for threads in (1, 2):
-                    ms, kernels = bench_tape(tape_bench, env_for(ct, threads), threads)
+                    ms, kernels = bench_tape(tape_bench, env_for(ct, threads), threads, "abcd" if threads == 2 else "abc")
                     add(ct, f"tape_{threads}", ms["a"] / ms["b"])
                     if threads == 2:
                         add(ct, "raw_step_ms", ms["c"])
+                        add(ct, "train_step_ms", ms["d"])
                         lib_ms, _ = bench_tape(tape_bench, dict(env_for(ct, threads), TAPIR_GEMM_THREADS="library"),
                                                threads, "c")
                         add(ct, "raw_lib_step_ms", lib_ms["c"])
                         if own_kernel(tapir, env):  # the same products on the BLAS library alone
                             lib_name = "blis" if "blis" in blas_library(tapir, env) else "openblas"
                             lib_ms, _ = bench_tape(tape_bench, dict(env_for(ct, threads), TAPIR_BLAS=lib_name),
-                                                   threads, "c")
+                                                   threads, "cd")
                             add(ct, "raw_blas_step_ms", lib_ms["c"])
+                            add(ct, "train_blas_step_ms", lib_ms["d"])
                 r[ct]["kernels"] = kernels
                 lib = blas_library(tapir, env)
                 out = subprocess.run([blas_bench, "--lib", lib, "--threads", "2", "--reps", "100"], env=env,
@@ -173,6 +178,15 @@ def main():
          lambda ct: f"{med(ct, 'raw_blas_step_ms') * 0.6:.2f}" if "raw_blas_step_ms" in r[ct] else "–"),
         ("**tapir epoch / raw sgemm** (the fastest raw; goal ≤ 1.25)",
          lambda ct: f"**{med(ct, 'tapir_epoch') / (fastest_raw(ct) * 0.6):.2f}**"),
+        ("training step ms (bench_tape d: the trainer's step), as tapir runs the products / on the library alone",
+         lambda ct: f"{med(ct, 'train_step_ms'):.2f}" + (f" / {med(ct, 'train_blas_step_ms'):.2f}"
+                                                          if "train_blas_step_ms" in r[ct] else "")),
+        ("training step / raw sgemm, neighbours in one process (d / c), as tapir runs them / on the library alone",
+         lambda ct: f"{med(ct, 'train_step_ms') / med(ct, 'raw_step_ms'):.2f}" + (
+             f" / {med(ct, 'train_blas_step_ms') / med(ct, 'raw_blas_step_ms'):.2f}" if "train_blas_step_ms" in r[ct]
+             else "")),
+        ("**fastest training step / fastest raw sgemm** (goal ≤ 1.25)",
+         lambda ct: f"**{min(med(ct, key) for key in ('train_step_ms', 'train_blas_step_ms') if key in r[ct]) / fastest_raw(ct):.2f}**"),
         ("tape / manual step, 1 thread (goal ≤ 1.02)", lambda ct: f"{med(ct, 'tape_1'):.3f}"),
         ("tape / manual step, 2 threads (goal ≤ 1.02)", lambda ct: f"{med(ct, 'tape_2'):.3f}"),
         (f"tapir eval K = {k}, {args.eval_limit} test images, s", lambda ct: f"{med(ct, 'tapir_eval'):.1f}"),
