@@ -3,6 +3,7 @@
 #include <cmath>
 #include <set>
 
+#include "autodiff/parallel.hpp"
 #include "check.hpp"
 
 using namespace tapir;
@@ -27,6 +28,42 @@ TEST_CASE("state() and set_state() resume the exact stream, including the spare 
   const Array<double> first = normal<double>(rng, {9});
   rng.set_state(saved);
   CHECK(normal<double>(rng, {9}) == first);
+}
+
+TEST_CASE("fill_normal gives the bits of one normal() call after another, at any size and thread count") {
+  // Large fills draw the uniforms in order and transform them on tapir's threads (autodiff/random.cpp).
+  for (const std::size_t threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (const std::size_t n : {0, 1, 2, 511, 512, 513, 514, 515, 2000, 100001}) {
+      for (const bool spare : {false, true}) {
+        Rng a(99 + n), b(99 + n);
+        if (spare) {
+          a.normal();
+          b.normal();
+        }
+        Array<float> f = Array<float>::from_shape({n});
+        fill_normal(a, f, 0.25f, 1.5f);
+        Array<double> d = Array<double>::from_shape({n});
+        Rng a2 = b;
+        fill_normal(a2, d, -1.0, 0.5);
+        bool same = true;
+        for (std::size_t i = 0; i < n; ++i) {
+          const double x = b.normal();
+          same = same && f.data()[i] == static_cast<float>(0.25f + 1.5f * x);
+        }
+        Rng b2(99 + n);
+        if (spare) b2.normal();
+        for (std::size_t i = 0; i < n; ++i) same = same && d.data()[i] == -1.0 + 0.5 * b2.normal();
+        CAPTURE(threads);
+        CAPTURE(n);
+        CAPTURE(spare);
+        CHECK(same);
+        CHECK(a.state() == b.state());  // the stream (and the spare) left where the calls leave it
+        CHECK(a2.state() == b2.state());
+      }
+    }
+  }
+  set_num_threads(0);  // back to the default
 }
 
 TEST_CASE("moments of normal, uniform and bernoulli draws are within a few standard errors") {
