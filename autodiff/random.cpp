@@ -51,9 +51,10 @@ std::uint64_t Rng::below(std::uint64_t n) {
 template <class T>
 void fill_normal(Rng& rng, Array<T>& out, T mean, T std) {
   // The same numbers as n calls of rng.normal(), in two passes: the uniforms drawn in the stream's order
-  // on this thread, then Box–Muller's log, square root, sine and cosine (most of the time: an IWAE
-  // evaluation draws 10⁵ normals per image) on tapir's threads, pair by pair, each pair as normal()
-  // computes it. A spare waiting from an earlier call comes first; an odd last draw leaves one waiting.
+  // on this thread, then Box–Muller's log, square root, sine and cosine (most of a normal's cost; a VAE
+  // step draws batch × N_z of them while tapir's other threads would wait) on tapir's threads, pair by
+  // pair, each pair as normal() computes it. Inside a parallel task (an evaluation's chunks) the second
+  // pass runs inline. A spare waiting from an earlier call comes first; an odd last draw leaves one waiting.
   const std::size_t n = out.size();
   T* o = out.data();
   std::size_t i = 0;
