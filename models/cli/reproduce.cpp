@@ -94,7 +94,10 @@ int run_fig2(ex::Fig2Options o, bool plan, const Globals& g) {
   const std::string seeds =
       o.seeds > 1 ? fmt::format("\nlines: the mean of {} seeds; shaded: their min-max of the test bound", o.seeds)
                   : std::string();
-  const std::string hidden = fmt::format("{} hidden units", frey ? 200 : 500);
+  const std::string hidden =
+      fmt::format("{} hidden units{}", frey ? 200 : 500,
+                  o.adagrad_accumulator >= 0 ? fmt::format(", Adagrad accumulator from {:g}", o.adagrad_accumulator)
+                                             : std::string());
   const fs::path out(o.out);
   PlotLines lines;
   lines.train = !o.wake_sleep;  // with wake-sleep the train curves are in the per-N_z panels
@@ -260,6 +263,10 @@ Command add_reproduce_commands(CLI::App& app, const Globals& g) {
   fig2->add_option("--train-eval-size", f2.train_eval_size, "training points in the train bound (0: all)")
       ->transform(kCount);
   fig2->add_flag("--wake-sleep", f2.wake_sleep, "also train wake-sleep for every N_z (the paper's baseline)");
+  fig2->add_option("--adagrad-accumulator", f2.adagrad_accumulator,
+                   "Adagrad's starting accumulator for every run (default: 0.01/M^2, the authors' 0.01 on their "
+                   "batch-summed gradient; 0.01 is the damped start): use another --out than the default's runs")
+      ->check(kNonNegative);
 
   const auto run = [a, &g, fig2, fig3, toy]() -> int {
     if (fig2->parsed()) return run_fig2(a->fig2, a->fig2_plan, g);

@@ -44,6 +44,7 @@ std::vector<RunJob> fig2_jobs(const Fig2Options& o) {
         c.train.samples = o.samples;
         c.train.seed = run_seed(o.seed, k);
         c.train.train_eval_size = o.train_eval_size;
+        if (o.adagrad_accumulator >= 0) c.train.adagrad_accumulator = o.adagrad_accumulator;
         // One seed keeps the layout of the one-seed reproduction (its directories still resume).
         std::string name = fmt::format("{}nz{}", method == "aevb" ? "" : "ws-", z);
         std::string label = fmt::format("[{} N_z={}]", method, z);
@@ -83,6 +84,7 @@ std::vector<std::string> fig2_plan(const Fig2Options& options, const std::string
                   fmt::join(latents_of(o), ","), o.seed, o.seeds);
   if (o.wake_sleep) collect += " --wake-sleep";
   if (o.train_eval_size) collect += fmt::format(" --train-eval-size {}", o.train_eval_size);
+  if (o.adagrad_accumulator >= 0) collect += fmt::format(" --adagrad-accumulator {}", o.adagrad_accumulator);
   lines.push_back(collect + " --collect");
   return lines;
 }

@@ -30,7 +30,11 @@ struct Fig2Options {
   std::uint64_t seed = 1;            // seed of every configuration's first run
   std::size_t seeds = 1;             // runs per configuration, seeded run_seed(seed, k) (1 … kMaxSeeds)
   std::size_t train_eval_size = 0;   // training points in the train bound (0: all)
-  bool collect = false;              // train nothing: tabulate runs finished elsewhere (fig2_plan's lines)
+  // Adagrad's starting accumulator for every run (both methods); < 0: the setup's (0.01/M², the authors'
+  // 0.01 on their batch-summed gradient). 0.01 is the damped start under which wake-sleep leaves Frey
+  // Face's z-ignoring plateau (docs/results/fig2.md). Recorded in each run's config.json.
+  double adagrad_accumulator = -1;
+  bool collect = false;  // train nothing: tabulate runs finished elsewhere (fig2_plan's lines)
 };
 
 /// The paper's panel: N_z ∈ {2, 5, 10, 20} for Frey Face, {3, 5, 10, 20, 200} otherwise.

@@ -19,6 +19,29 @@ std::vector<CurvePoint> curve_of(const std::string& dir) {
   return fs::exists(path) ? read_curve(path.string()) : std::vector<CurvePoint>{};
 }
 
+/// Throws unless job.dir's config.json is job.config, but for where the data is and the budget (a run may
+/// be continued to more samples, on another machine): a run or record of another configuration must not
+/// be resumed, kept or tabulated as this one.
+void check_same_config(const RunJob& job) {
+  auto recorded = load_vae_run_config(job.dir).to_json(), expected = job.config.to_json();
+  for (auto* j : {&recorded, &expected}) {
+    (*j)["train"].erase("data_dir");
+    (*j)["train"].erase("samples");
+  }
+  if (recorded == expected) return;
+  std::string differ;
+  for (const char* part : {"vae", "train"})
+    for (const auto& [key, value] : expected[part].items())
+      if (!recorded[part].contains(key) || recorded[part][key] != value)
+        differ += fmt::format("{}{}.{}: {} here, {} expected", differ.empty() ? "" : "; ", part, key,
+                              recorded[part].contains(key) ? recorded[part][key].dump() : "none", value.dump());
+  throw Error(
+      fmt::format("'{}' {} another configuration than this run's ({}): move the directory away, or use "
+                  "another --out",
+                  (fs::path(job.dir) / "config.json").string(), holds_run(job.dir) ? "holds a run of" : "records",
+                  differ.empty() ? "extra keys" : differ));
+}
+
 /// Trains, resumes or keeps one run (see run_jobs).
 void train_or_resume(const RunJob& job, const ProgressFn& progress, const std::atomic<bool>* stop) {
   if (job_finished(job)) return;
@@ -32,6 +55,7 @@ void train_or_resume(const RunJob& job, const ProgressFn& progress, const std::a
 
 bool job_finished(const RunJob& job) {
   if (!holds_run(job.dir)) return false;
+  check_same_config(job);
   const auto curve = curve_of(job.dir);
   return !curve.empty() && curve.back().samples >= job.config.train.samples;
 }
@@ -40,23 +64,7 @@ bool job_recorded(const RunJob& job) {
   if (holds_run(job.dir) || !fs::exists(fs::path(job.dir) / "config.json")) return false;
   const auto curve = curve_of(job.dir);
   if (curve.empty() || curve.back().samples < job.config.train.samples) return false;
-  auto recorded = load_vae_run_config(job.dir).to_json(), expected = job.config.to_json();
-  for (auto* j : {&recorded, &expected}) {
-    (*j)["train"].erase("data_dir");
-    (*j)["train"].erase("samples");
-  }
-  if (recorded != expected) {
-    std::string differ;
-    for (const char* part : {"vae", "train"})
-      for (const auto& [key, value] : expected[part].items())
-        if (!recorded[part].contains(key) || recorded[part][key] != value)
-          differ += fmt::format("{}{}.{}: {} here, {} expected", differ.empty() ? "" : "; ", part, key,
-                                recorded[part].contains(key) ? recorded[part][key].dump() : "none", value.dump());
-    throw Error(
-        fmt::format("'{}' records another configuration than this run's ({}): move the directory away, "
-                    "or use another --out",
-                    (fs::path(job.dir) / "config.json").string(), differ.empty() ? "extra keys" : differ));
-  }
+  check_same_config(job);
   return true;
 }
 

@@ -31,7 +31,8 @@ bool run_jobs(const std::vector<RunJob>& runs, int jobs, const Observer& observe
               std::atomic<bool>* stop = nullptr);
 
 /// Whether job's run is done: its directory holds a run whose curve reached config.train.samples (what
-/// run_jobs keeps as it is).
+/// run_jobs keeps as it is). Throws naming the config.json when the directory holds a run of another
+/// configuration (the data directory and the budget may differ): run_jobs neither keeps nor resumes it.
 bool job_finished(const RunJob& job);
 /// Whether job's run is finished on record only: its directory holds no checkpoint but the config.json of
 /// this job's configuration and a curve.csv that reached config.train.samples. That is what a results page

@@ -51,6 +51,7 @@ std::string train_command(const RunJob& job, const std::string& tapir) {
   count_flag("--ais-points", c.train.ais_eval_size, expect.train.ais_eval_size);
   count_flag("--ais-steps", c.train.ais_steps, expect.train.ais_steps);
   count_flag("--ais-chains", c.train.ais_chains, expect.train.ais_chains);
+  count_flag("--adagrad-accumulator", c.train.adagrad_accumulator, expect.train.adagrad_accumulator);  // {}: exact
   const auto differences = nlohmann::json::diff(expect.to_json(), c.to_json());
   if (!differences.empty())
     throw Error(

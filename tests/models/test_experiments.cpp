@@ -312,6 +312,17 @@ TEST_CASE("Figure 2: an AEVB and a wake-sleep run per N_z, a table of where each
   RunJob other = jobs[1];
   other.config.train.seed = 7;
   check_throws_with([&] { job_recorded(other); }, {jobs[1].dir + "/config.json", "train.seed: 1 here, 7 expected"});
+  RunJob damped = jobs[1];  // --adagrad-accumulator 0.01 into the same --out: refused, not mixed in
+  damped.config.train.adagrad_accumulator = 0.01;
+  check_throws_with([&] { job_recorded(damped); }, {"records another configuration", "train.adagrad_accumulator"});
+  // ... and so is a run (with its checkpoints) of another configuration: not kept, not resumed.
+  Fig2Options o_damped = o;
+  o_damped.adagrad_accumulator = 0.01;
+  const auto damped_jobs = fig2_jobs(o_damped);
+  check_throws_with([&] { job_finished(damped_jobs[0]); },
+                    {jobs[0].dir + "/config.json", "holds a run of another configuration",
+                     "train.adagrad_accumulator: -1.0 here, 0.01 expected"});
+  check_throws_with([&] { reproduce_fig2(o_damped); }, {"train.adagrad_accumulator"});
   RunJob longer = jobs[1];
   longer.config.train.samples = 600;
   longer.config.train.data_dir = "/elsewhere";  // where the data is does not matter

@@ -204,6 +204,19 @@ TEST_CASE("fig2_plan: one line per run (train, or resume when the directory hold
         "/opt/tapir reproduce fig2 --dataset frey --data /data --out '/runs/my f2' --samples 3000 --latents 2,5 "
         "--seed 1 --seeds 2 --wake-sleep --train-eval-size 100 --collect");
 
+  // Another Adagrad start for every run: in each run's configuration, each train line and the collect line.
+  o.adagrad_accumulator = 0.01;
+  const auto damped = fig2_plan(o, "/opt/tapir");
+  const auto damped_jobs = fig2_jobs(o);
+  for (std::size_t i = 0; i < damped_jobs.size(); ++i) {
+    INFO(damped[i]);
+    CHECK(damped_jobs[i].config.train.adagrad_accumulator == 0.01);
+    CHECK(damped[i].find(" --adagrad-accumulator 0.01 ") != std::string::npos);
+  }
+  CHECK(jobs[0].config.train.adagrad_accumulator < 0);  // the default: the setup's start
+  CHECK(damped.back().find(" --train-eval-size 100 --adagrad-accumulator 0.01 --collect") != std::string::npos);
+  o.adagrad_accumulator = -1;
+
   // A setting `tapir train` has no flag for (Figure 3's AIS curve) is refused, not silently dropped.
   Fig3Options f3;
   f3.data_dir = "/data";
