@@ -25,18 +25,28 @@ void Rng::seed(std::uint64_t seed) {
   state_.spare = 0;
 }
 
+namespace {
+/// Box–Muller: two independent N(0, 1) draws from u1 ∈ (0, 1] and u2 ∈ [0, 1). normal() and fill_normal
+/// both go through here, so their numbers are the same bits.
+inline void box_muller(double u1, double u2, double& first, double& second) {
+  constexpr double two_pi = 6.283185307179586476925;
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  first = r * std::cos(two_pi * u2);
+  second = r * std::sin(two_pi * u2);
+}
+}  // namespace
+
 double Rng::normal() {
   if (state_.has_spare) {
     state_.has_spare = false;
     return state_.spare;
   }
-  constexpr double two_pi = 6.283185307179586476925;
   const double u1 = 1.0 - uniform();  // (0, 1]: log is finite
   const double u2 = uniform();
-  const double r = std::sqrt(-2.0 * std::log(u1));
-  state_.spare = r * std::sin(two_pi * u2);
+  double first;
+  box_muller(u1, u2, first, state_.spare);
   state_.has_spare = true;
-  return r * std::cos(two_pi * u2);
+  return first;
 }
 
 std::uint64_t Rng::below(std::uint64_t n) {
@@ -71,10 +81,9 @@ void fill_normal(Rng& rng, Array<T>& out, T mean, T std) {
     T* dst = o + i;
     const double* src = u.data();
     parallel_chunks(pairs, kGrain, [&](std::size_t lo, std::size_t hi) {
-      constexpr double two_pi = 6.283185307179586476925;
       for (std::size_t p = lo; p < hi; ++p) {
-        const double r = std::sqrt(-2.0 * std::log(src[2 * p]));
-        const double first = r * std::cos(two_pi * src[2 * p + 1]), second = r * std::sin(two_pi * src[2 * p + 1]);
+        double first, second;
+        box_muller(src[2 * p], src[2 * p + 1], first, second);
         dst[2 * p] = static_cast<T>(mean + std * first);
         dst[2 * p + 1] = static_cast<T>(mean + std * second);
       }
@@ -83,7 +92,8 @@ void fill_normal(Rng& rng, Array<T>& out, T mean, T std) {
     // normal() leaves its last pair's second value in the state, used or not: so does this (a checkpoint
     // of the generator has the same bytes either way).
     Rng::State st = rng.state();
-    st.spare = std::sqrt(-2.0 * std::log(src[2 * pairs - 2])) * std::sin(6.283185307179586476925 * src[2 * pairs - 1]);
+    double first;
+    box_muller(src[2 * pairs - 2], src[2 * pairs - 1], first, st.spare);
     rng.set_state(st);
   }
   for (; i < n; ++i) o[i] = static_cast<T>(mean + std * rng.normal());
