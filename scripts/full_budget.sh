@@ -1,13 +1,13 @@
 #!/bin/bash
 # scripts/full_budget.sh — the paper's figures at the paper's budget, as one resumable job: Figure 2 with
-# 3 seeds to 10^7 samples (Frey Face, then MNIST), Figure 2 to 10^8 on one seed for Frey Face, Figure 3 to
-# 6 * 10^7 (N_train 1000, then 50 000), and last Figure 2 to 10^8 for MNIST. AEVB and wake-sleep
+# 3 seeds to 10^7 samples (Frey Face, then MNIST), Figure 3 to 6 * 10^7 (N_train 1000, then 50 000), Figure 2
+# to 10^8 on one seed for Frey Face, and last Figure 2 to 10^8 for MNIST. AEVB and wake-sleep
 # everywhere, MCEM in Figure 3.
 #
 #   bash scripts/full_budget.sh [--tapir build/tapir] [--data data] [--out runs/full] [--jobs 2]
 #                               [--only STEP[,STEP...]] [--records docs/results/runs] [--dry-run]
 #
-# Steps, in order: frey-seeds mnist-seeds frey-1e8 fig3-n1000 fig3-n50000 mnist-1e8. Each is one
+# Steps, in order: frey-seeds mnist-seeds fig3-n1000 fig3-n50000 frey-1e8 mnist-1e8. Each is one
 # `tapir reproduce` that keeps its finished runs and resumes the others, so running this again (after a
 # reboot, a kill, the end of a session) continues where it stopped; a step that fails is logged and the
 # next one starts. JOBS runs train at once (one thread each when JOBS > 1), at nice 19. Progress: OUT/full_budget.log
@@ -75,11 +75,11 @@ step frey-seeds fig2-frey-seeds "${fig2[@]}" --dataset frey --data "$data" --sam
   --out "$out/fig2-frey-seeds"
 step mnist-seeds fig2-mnist-seeds "${fig2[@]}" --dataset mnist --data "$data/mnist" --samples 10000000 \
   --train-eval-size 10000 --seeds 3 --out "$out/fig2-mnist-seeds"
-step frey-1e8 fig2-frey-1e8 "${fig2[@]}" --dataset frey --data "$data" --samples 100000000 --out "$out/fig2-frey-1e8"
 step fig3-n1000 fig3-n1000 "$tapir" reproduce fig3 --data "$data/mnist" --ntrain 1000 --samples 60000000 \
   --jobs "$jobs" --out "$out/fig3-n1000"
 step fig3-n50000 fig3-n50000 "$tapir" reproduce fig3 --data "$data/mnist" --ntrain 50000 --samples 60000000 \
   --jobs "$jobs" --out "$out/fig3-n50000"
+step frey-1e8 fig2-frey-1e8 "${fig2[@]}" --dataset frey --data "$data" --samples 100000000 --out "$out/fig2-frey-1e8"
 # Last: the longest step (about 19 hours), after the two complete Figure 3 panels.
 step mnist-1e8 fig2-mnist-1e8 "${fig2[@]}" --dataset mnist --data "$data/mnist" --samples 100000000 \
   --train-eval-size 10000 --out "$out/fig2-mnist-1e8"
