@@ -129,7 +129,7 @@ int run_fig3(const ex::Fig3Options& o, const Globals& g) {
   axes.ylabel = "marginal log-likelihood (AIS)";
   axes.log_x = false;
   plot_curves(load_series(run_dirs(r.runs)), (fs::path(o.out) / fmt::format("fig3_n{}.png", o.ntrain)).string(),
-              fmt::format("MNIST, N_train = {}, N_z = 3 (tapir): solid test, dashed train", o.ntrain), axes);
+              fmt::format("MNIST, N_train = {}, N_z = 3 (tapir): thick test, thin train", o.ntrain), axes);
   return 0;
 }
 
