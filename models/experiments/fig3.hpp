@@ -38,7 +38,8 @@ struct Fig3Report {
   std::string table, table_path;  // markdown, written to OUT/fig3_nN.md
 };
 
-/// Trains (or resumes, or keeps) every run of fig3_jobs, then writes the table. `stop` as for run_jobs.
+/// Trains (or resumes, or keeps) every run of fig3_jobs, MCEM's first (the longest), then writes the table.
+/// `stop` as for run_jobs.
 Fig3Report reproduce_fig3(const Fig3Options& options, const Observer& observer = {}, std::atomic<bool>* stop = nullptr);
 
 /// The table: one row per run with a curve — method, samples, train and test log p(x), training time —

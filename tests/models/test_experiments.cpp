@@ -355,9 +355,13 @@ TEST_CASE("Figure 3: one run per method on N_train points, AIS curves on a linea
   CHECK(jobs[0].config.train.eval_every == 100);  // max(100, samples / 12)
   CHECK(jobs[0].config.model.hidden == std::vector<std::size_t>{100});
 
-  const auto r = reproduce_fig3(o);
+  Counter counter;
+  const auto r = reproduce_fig3(o, counter.observer());
   CHECK(r.finished);
+  // the longest run starts first; the outcomes and the table keep the methods' order
+  CHECK(counter.started == std::vector<std::string>{"[mcem N_train=100]", "[aevb N_train=100]"});
   REQUIRE(r.runs.size() == 2);
+  CHECK(r.runs[0].job.config.train.method == "aevb");
   for (const auto& run : r.runs) {
     INFO(run.job.dir);
     REQUIRE(run.last);
