@@ -111,6 +111,28 @@ bool run_jobs(const std::vector<RunJob>& runs, int jobs, const Observer& observe
   return !halt.load();
 }
 
+std::vector<RunJob> longest_first(std::vector<RunJob> jobs) {
+  const auto work = [](const RunJob& job) {
+    const auto& m = job.config.model;
+    std::vector<std::size_t> enc = {m.x_dim};  // x → hidden… → (μ, log σ²); the decoder mirrors it
+    enc.insert(enc.end(), m.hidden.begin(), m.hidden.end());
+    double macs = 0;
+    for (std::size_t i = 0; i + 1 < enc.size(); ++i) macs += 2.0 * double(enc[i] * enc[i + 1]);
+    macs += double(enc.back()) * double(3 * m.z_dim);  // 2·N_z out of the encoder, N_z into the decoder
+    const std::string& method = job.config.train.method;
+    const double per_sample = method == "mcem" ? 8 : method == "wake-sleep" ? 1.6 : 1;
+    const auto curve = curve_of(job.dir);
+    const long long done = curve.empty() ? 0 : curve.back().samples;
+    return double(std::max<long long>(0, job.config.train.samples - done)) * macs * per_sample;
+  };
+  std::vector<std::pair<double, RunJob>> keyed;
+  for (auto& job : jobs) keyed.emplace_back(work(job), std::move(job));
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<RunJob> out;
+  for (auto& k : keyed) out.push_back(std::move(k.second));
+  return out;
+}
+
 std::vector<RunOutcome> read_outcomes(const std::vector<RunJob>& runs) {
   std::vector<RunOutcome> out;
   for (const auto& job : runs) {

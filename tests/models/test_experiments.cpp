@@ -244,6 +244,43 @@ TEST_CASE("run_jobs: runs in parallel, keeps finished runs, resumes to a raised 
   check_throws_with([&] { run_jobs(jobs, 0); }, {"jobs = 0"});
 }
 
+TEST_CASE("longest_first: the most work left first (samples left × network size × method), stable") {
+  TempDir tmp;
+  const auto job = [&](const std::string& name, const std::string& method, std::size_t z, std::size_t hidden) {
+    RunJob j{name, (tmp.path / name).string(), paper_vae_setup("mnist", z)};
+    j.config.model.hidden = {hidden};
+    j.config.train.method = method;
+    j.config.train.samples = 1000;
+    return j;
+  };
+  const auto names = [](const std::vector<RunJob>& jobs) {
+    std::vector<std::string> out;
+    for (const auto& j : jobs) out.push_back(j.label);
+    return out;
+  };
+  // Figure 2's MNIST runs in fig2_jobs' order: wake-sleep at N_z = 200 is the longest, AEVB at N_z = 3 the shortest
+  CHECK(names(longest_first({job("nz3", "aevb", 3, 500), job("ws-nz3", "wake-sleep", 3, 500),
+                             job("nz200", "aevb", 200, 500), job("ws-nz200", "wake-sleep", 200, 500)})) ==
+        std::vector<std::string>{"ws-nz200", "ws-nz3", "nz200", "nz3"});
+  // Figure 3's: MCEM first, then the methods' order
+  CHECK(names(longest_first({job("aevb", "aevb", 3, 100), job("ws", "wake-sleep", 3, 100),
+                             job("mcem", "mcem", 3, 100)})) == std::vector<std::string>{"mcem", "ws", "aevb"});
+  // equal work keeps the given order
+  CHECK(names(longest_first({job("b", "aevb", 20, 500), job("a", "aevb", 20, 500)})) ==
+        std::vector<std::string>{"b", "a"});
+  // samples left, not the budget: a run nine tenths done goes after a fresh one of a smaller network
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  auto part = tiny_job("part", tmp / "part", tmp / "data", 200);
+  REQUIRE(run_jobs({part}, 1));
+  part.config.train.samples = 2000;  // 1800 left
+  auto fresh = tiny_job("fresh", tmp / "fresh", tmp / "data", 2000);
+  fresh.config.model.hidden = {12};  // 2000 left, on a network 3/4 the size
+  CHECK(names(longest_first({fresh, part})) == std::vector<std::string>{"part", "fresh"});
+  fresh.config.model.hidden = {16};
+  CHECK(names(longest_first({part, fresh})) == std::vector<std::string>{"fresh", "part"});
+  CHECK(longest_first({}).empty());
+}
+
 TEST_CASE("Figure 2: an AEVB and a wake-sleep run per N_z, a table of where each ended; a second call keeps them") {
   TempDir tmp;
   REQUIRE(test::write_synthetic_data(tmp / "data"));
