@@ -182,7 +182,9 @@ Command add_reproduce_commands(CLI::App& app, const Globals& g) {
       ->delimiter(',')
       ->check(CLI::IsMember({"aevb", "wake-sleep", "mcem"}));
   fig3->add_option("--out", a->fig3_out, "directory for the runs, the figure and the table (default: runs/fig3)");
-  fig3->add_option("--jobs,-j", f3.jobs, "runs trained at once")->check(CLI::Range(1, 64))->capture_default_str();
+  fig3->add_option("--jobs,-j", f3.jobs, "runs trained at once (MCEM's, the longest, first)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   fig3->add_option("--ais-steps", f3.ais_steps, "AIS temperatures per estimate")
       ->transform(kPositiveCount)
       ->capture_default_str();
@@ -240,7 +242,7 @@ Command add_reproduce_commands(CLI::App& app, const Globals& g) {
   fig2->add_option("--latents", f2.latents, "N_z values (default: the paper's panel)")
       ->delimiter(',')
       ->transform(kPositiveCount);
-  fig2->add_option("--jobs,-j", f2.jobs, "runs trained at once (one BLAS thread each when > 1)")
+  fig2->add_option("--jobs,-j", f2.jobs, "runs trained at once (one BLAS thread each when > 1), the longest first")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   fig2->add_option("--seed", f2.seed, "seed of each configuration's first run")
