@@ -254,10 +254,11 @@ Command add_reproduce_commands(CLI::App& app, const Globals& g) {
                    "with a min-max band")
       ->check(CLI::Range(std::size_t(1), ex::kMaxSeeds))
       ->capture_default_str();
-  fig2->add_flag("--plan", a->fig2_plan,
-                 "print, without running anything, one shell line per run (it trains the run, or resumes it) and "
-                 "last the command that collects them (--collect): e.g. for a Slurm job array, "
-                 "sed -n \"${SLURM_ARRAY_TASK_ID}p\" plan.txt | sh, or: head -n -1 plan.txt | parallel -j4");
+  fig2->add_flag(
+      "--plan", a->fig2_plan,
+      "print, without running anything, one shell line per run (it trains the run, or resumes it; the runs "
+      "with the most work left first) and last the command that collects them (--collect): e.g. for a Slurm job array, "
+      "sed -n \"${SLURM_ARRAY_TASK_ID}p\" plan.txt | sh, or: head -n -1 plan.txt | parallel -j4");
   fig2->add_flag("--collect", f2.collect,
                  "train nothing: tabulate and draw runs finished elsewhere (a plan's lines); fails naming every "
                  "run that is not finished")

@@ -77,7 +77,9 @@ std::vector<std::string> fig2_plan(const Fig2Options& options, const std::string
   o.out = fs::absolute(o.out).lexically_normal().string();
   o.data_dir = fs::absolute(o.data_dir).lexically_normal().string();
   std::vector<std::string> lines;
-  for (const auto& job : fig2_jobs(o)) lines.push_back(train_command(job, tapir));
+  // the longest runs first, as reproduce_fig2 trains them: a job array or `parallel` that starts lines in order
+  // then starts none of the long ones last
+  for (const auto& job : longest_first(fig2_jobs(o))) lines.push_back(train_command(job, tapir));
   std::string collect =
       fmt::format("{} reproduce fig2 --dataset {} --data {} --out {} --samples {} --latents {} --seed {} --seeds {}",
                   shell_quote(tapir), shell_quote(o.dataset), shell_quote(o.data_dir), shell_quote(o.out), o.samples,

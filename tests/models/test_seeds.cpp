@@ -182,7 +182,7 @@ TEST_CASE("fig2_plan: one line per run (train, or resume when the directory hold
   o.samples = 3000;
   o.train_eval_size = 100;
   const auto lines = fig2_plan(o, "/opt/tapir");
-  const auto jobs = fig2_jobs(o);
+  const auto jobs = longest_first(fig2_jobs(o));  // the plan's order: the most work left first
   REQUIRE(lines.size() == jobs.size() + 1);
   REQUIRE(lines.size() == 2 * 2 * 2 + 1);
   std::set<std::string> lines_seen(lines.begin(), lines.end());
@@ -199,7 +199,14 @@ TEST_CASE("fig2_plan: one line per run (train, or resume when the directory hold
     CHECK(lines[i].find(" --train-eval-size 100 ") != std::string::npos);
     CHECK(lines[i].find(" --out " + dir + "; fi") != std::string::npos);
   }
-  CHECK(lines[0].find("'/runs/my f2/nz2-seed1'") != std::string::npos);
+  // nothing is on disk, so the work is the budget × the model's size × the method's cost: wake-sleep at
+  // N_z = 5 first (seed 1 before seed 3: the order is stable), AEVB at N_z = 2 last
+  CHECK(jobs.front().config.train.method == "wake-sleep");
+  CHECK(jobs.front().config.model.z_dim == 5);
+  CHECK(jobs.front().config.train.seed == 1);
+  CHECK(jobs.back().config.train.method == "aevb");
+  CHECK(jobs.back().config.model.z_dim == 2);
+  CHECK(lines[jobs.size() - 1].find("'/runs/my f2/nz2-seed3'") != std::string::npos);
   CHECK(lines.back() ==
         "/opt/tapir reproduce fig2 --dataset frey --data /data --out '/runs/my f2' --samples 3000 --latents 2,5 "
         "--seed 1 --seeds 2 --wake-sleep --train-eval-size 100 --collect");
@@ -207,7 +214,7 @@ TEST_CASE("fig2_plan: one line per run (train, or resume when the directory hold
   // Another Adagrad start for every run: in each run's configuration, each train line and the collect line.
   o.adagrad_accumulator = 0.01;
   const auto damped = fig2_plan(o, "/opt/tapir");
-  const auto damped_jobs = fig2_jobs(o);
+  const auto damped_jobs = longest_first(fig2_jobs(o));
   for (std::size_t i = 0; i < damped_jobs.size(); ++i) {
     INFO(damped[i]);
     CHECK(damped_jobs[i].config.train.adagrad_accumulator == 0.01);
