@@ -53,11 +53,18 @@ void Progress::operator()(const models::TrainProgress& p) {
     started_ = true;
     start_ = now;
     start_samples_ = p.samples;
+    start_seconds_ = p.seconds;
     last_ = now - std::chrono::hours(1);
   }
+  if (p.point) ++evaluations_seen_;
+  // The ETA: the samples left at the training speed (evaluations excluded), plus the evaluations left at
+  // their mean cost so far. Evaluations are 8 a decade by default, dense at the start: the wall-clock
+  // rate over the first minutes would overstate the time left several times.
   const double wall = std::chrono::duration<double>(now - start_).count();
-  const double rate = wall > 0 ? double(p.samples - start_samples_) / wall : 0;
-  const double eta = rate > 0 ? double(p.total - p.samples) / rate : NAN;
+  const double trained = p.seconds > 0 ? p.seconds - start_seconds_ : wall;  // callers without a clock: wall
+  const double rate = trained > 0 ? double(p.samples - start_samples_) / trained : 0;
+  const double per_eval = evaluations_seen_ > 0 ? std::max(0.0, wall - trained) / double(evaluations_seen_) : 0;
+  const double eta = rate > 0 ? double(p.total - p.samples) / rate + double(p.evaluations_left) * per_eval : NAN;
   std::lock_guard<std::mutex> lock(output_mutex());
   if (p.point) {
     if (mode_ == Mode::bar) std::fputs("\r\033[K", stderr);

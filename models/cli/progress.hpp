@@ -34,6 +34,8 @@ class Progress {
   std::size_t columns_ = 80;
   Clock::time_point start_, last_;
   long long start_samples_ = 0;
+  double start_seconds_ = 0;  // the run's training seconds at the first call (a resumed run has some)
+  long long evaluations_seen_ = 0;
 };
 
 /// An experiment's observer that shows every run with a Progress of its own (lines rather than bars when

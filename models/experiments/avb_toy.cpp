@@ -70,7 +70,7 @@ AvbToyReport reproduce_avb_toy(const AvbToyOptions& o, const Observer& observer,
     const auto progress = observer.on_start(i, "[" + method + "]");
     const long long total = static_cast<long long>(o.steps);
     const auto r = avb_toy(avb_toy_config(method, o), [&](std::size_t step, double bound) {
-      if (progress) progress(TrainProgress{static_cast<long long>(step), total, 1, 0, bound, nullptr});
+      if (progress) progress(TrainProgress{static_cast<long long>(step), total, 1, 0, bound, nullptr, 0});
     });
     observer.on_finish(i);
     AvbToyRow row{method,

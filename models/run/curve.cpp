@@ -157,6 +157,19 @@ long long next_eval_point(long long total, long long eval_every, std::size_t bat
   }
 }
 
+long long eval_points_after(long long total, long long eval_every, std::size_t batch, long long after, long long cap) {
+  long long n = 0, s = after, first = 0;
+  while (n < cap) {
+    s = next_eval_point(total, eval_every, batch, s);
+    if (s > total) return n;
+    if (++n == 1) first = s;
+  }
+  if (s >= total || n < 2) return n;
+  // more than `cap` points: the rest at the spacing of the first `cap` (linear schedules only get here)
+  const double per_sample = double(n - 1) / double(s - first);
+  return n + static_cast<long long>(std::ceil(per_sample * double(total - s)));
+}
+
 std::vector<long long> eval_schedule(long long total, long long eval_every, std::size_t batch) {
   std::vector<long long> points;
   for (long long s = next_eval_point(total, eval_every, batch, 0); s <= total;

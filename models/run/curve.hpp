@@ -44,6 +44,12 @@ void write_curve(const std::string& path, const std::vector<CurvePoint>& curve);
 /// O(1) time and memory whatever `total` is: the trainer asks for one point at a time.
 long long next_eval_point(long long total, long long eval_every, std::size_t batch, long long after);
 
+/// How many evaluation points come after `after` samples (`total` included): exact up to `cap` points
+/// (the work is that many next_eval_point calls), beyond that extrapolated at the spacing of the first `cap`
+/// (only a schedule of more than `cap` linear points gets there). For a progress line's ETA.
+long long eval_points_after(long long total, long long eval_every, std::size_t batch, long long after,
+                            long long cap = 4096);
+
 /// Every evaluation point, in order (next_eval_point from 0 to `total`): for tests and small budgets.
 std::vector<long long> eval_schedule(long long total, long long eval_every, std::size_t batch);
 

@@ -215,6 +215,7 @@ bool Trainer::run(const ProgressFn& progress, const std::atomic<bool>* stop) {
   const std::size_t n = train_.size();
   // The next evaluation point, found from the current one: no schedule is held (E).
   long long next_eval = next_eval_point(c.samples, c.eval_every, c.batch, samples_);
+  long long evals_left = eval_points_after(c.samples, c.eval_every, c.batch, samples_);  // for progress's ETA
 
   // The data path allocates only on the first step (and the first short last batch): the order, the
   // indices and the batches are reused.
@@ -257,9 +258,10 @@ bool Trainer::run(const ProgressFn& progress, const std::atomic<bool>* stop) {
     samples_ += static_cast<long long>(m);
     seconds_ += since(step_start);
 
-    TrainProgress p{samples_, c.samples, epoch_ + 1, seconds_, running, nullptr};
+    TrainProgress p{samples_, c.samples, epoch_ + 1, seconds_, running, nullptr, evals_left};
     if (samples_ >= next_eval) {
       next_eval = next_eval_point(c.samples, c.eval_every, c.batch, samples_);
+      evals_left = p.evaluations_left = eval_points_after(c.samples, c.eval_every, c.batch, samples_);
       curve_.push_back(evaluate(beta));
       write_curve(path_in(dir_, kCurve), curve_);  // a bound that is not finite is recorded too
       const CurvePoint& e = curve_.back();

@@ -53,6 +53,7 @@ struct TrainProgress {
   double seconds = 0;        // training wall time so far
   double running_bound = 0;  // exponential moving average of the minibatch bound
   const CurvePoint* point = nullptr;
+  long long evaluations_left = 0;  // evaluations still to come after this call, the one at `total` included
 };
 using ProgressFn = std::function<void(const TrainProgress&)>;
 

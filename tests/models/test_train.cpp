@@ -143,6 +143,29 @@ TEST_CASE("next_eval_point: the same points as the whole schedule, one at a time
   CHECK(next_eval_point(huge, 0, 100, huge - 1) == huge);
 }
 
+TEST_CASE("eval_points_after: how many evaluations are left, exact up to its cap, then extrapolated") {
+  for (long long total : {1LL, 999LL, 1000LL, 12345LL, 1'000'000LL})
+    for (long long every : {0LL, 1LL, 30LL, 7919LL})
+      for (std::size_t batch : {1u, 7u, 100u}) {
+        CAPTURE(total);
+        CAPTURE(every);
+        CAPTURE(batch);
+        const auto want = eval_schedule(total, every, batch);
+        for (long long after : {0LL, 1LL, total / 3, total - 1, total, total + 5}) {
+          CAPTURE(after);
+          const long long left = want.end() - std::upper_bound(want.begin(), want.end(), after);
+          if (left <= 4096) CHECK(eval_points_after(total, every, batch, after) == left);
+          // a small cap: the first 10 counted, the rest extrapolated from them (even spacing: exact to a point)
+          if (every > 0 && batch == 1 && left > 10)
+            CHECK(std::llabs(eval_points_after(total, every, batch, after, 10) - left) <= 1);
+        }
+      }
+  // 10^11 points of --eval-every 100 on 10^13 samples: answered from the first 4096, not by walking them
+  const long long huge = 10'000'000'000'000LL;
+  CHECK(eval_points_after(huge, 100, 100, 0) == huge / 100);
+  CHECK(eval_points_after(huge, 0, 100, 0) < 200);  // log-spaced: 8 a decade
+}
+
 TEST_CASE("curve.csv: bounds that are not finite are written readably and read back; bad fields are named") {
   TempDir tmp;
   std::vector<CurvePoint> curve(3);
@@ -336,6 +359,26 @@ TEST_CASE("train_vae writes config, curve and checkpoints; the bound improves") 
   CHECK(e.elbo == doctest::Approx(best).epsilon(0.02));  // other ε draws: close, not equal
 
   check_throws_with([&] { train_vae(c, tmp / "run"); }, {"already holds a run"});
+}
+
+TEST_CASE("progress: every call says how many evaluations are still to come (for the ETA)") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  const auto c = small_run(tmp / "data");
+  const auto schedule = eval_schedule(c.train.samples, c.train.eval_every, c.train.batch);
+  REQUIRE(schedule.size() >= 2);
+  long long calls = 0, points = 0, last_left = -1;
+  const ProgressFn watch = [&](const TrainProgress& p) {
+    ++calls;
+    if (p.point) ++points;
+    const long long want = schedule.end() - std::upper_bound(schedule.begin(), schedule.end(), p.samples);
+    CHECK(p.evaluations_left == want);
+    last_left = p.evaluations_left;
+  };
+  REQUIRE(train_vae(c, tmp / "run", watch));
+  CHECK(calls > points);
+  CHECK(points == static_cast<long long>(schedule.size()));
+  CHECK(last_left == 0);
 }
 
 TEST_CASE("an interrupted run resumes to exactly the numbers of an uninterrupted one") {
