@@ -149,8 +149,17 @@ nlohmann::json VaeRunConfig::to_json() const {
 
 VaeRunConfig VaeRunConfig::from_json(const nlohmann::json& j) {
   const auto model = j.is_object() ? j.find("model") : j.end();
-  if (!j.is_object() || model == j.end() || *model != "vae" || !j.contains("vae") || !j.contains("train"))
-    throw Error("not a VAE run configuration (expected {\"model\": \"vae\", \"vae\": ..., \"train\": ...})");
+  if (!j.is_object() || model == j.end())
+    throw Error("not a run configuration (expected {\"model\": \"vae\", \"vae\": ..., \"train\": ...})");
+  if (*model != "vae")
+    throw Error(fmt::format("a run of model {}: the tapir command reads its own VAE runs only (\"model\": \"vae\")",
+                            model->dump()));
+  if (!j.contains("vae"))
+    throw Error(
+        "no \"vae\" section (the network's layout), so the tapir command cannot rebuild the model: a run that a "
+        "program of your own wrote through models::Trainer is read back by that program: build the model as for "
+        "training, then nn::load_checkpoint and models::evaluate_model (docs/tutorial_new_model.md, sections 5 and 6)");
+  if (!j.contains("train")) throw Error("no \"train\" section (the training configuration)");
   VaeRunConfig c{VaeConfig::from_json(j.at("vae")), VaeTrainConfig::from_json(j.at("train"))};
   check_combination(c);  // the same checks as the flags' (a config.json can be edited by hand)
   return c;

@@ -183,7 +183,9 @@ bad "$x" "damaged" -- "$tapir" train --resume "$x" --samples 900 --progress none
 if [ -w /dev/full ]; then bad "$run" "standard output" -- sh -c "\"$tapir\" eval \"$run\" -k 5 >/dev/full"; fi
 bad - "too large" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --samples 9223372036854775808
 bad - "seed" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --seed -1
-x=$(edit o4 's/"model": "vae"/"model": null/') && bad "$x" "not a VAE run configuration" -- "$tapir" eval "$x"
+x=$(edit o4 's/"model": "vae"/"model": null/') && bad "$x" "a run of model null" -- "$tapir" eval "$x"
+# what a program of one's own writes through models::Trainer: no "vae" section, so the command says where to go
+x=$(edit o5 's/"vae": {/"net": {/') && bad "$x" "nn::load_checkpoint" -- "$tapir" eval "$x"
 
 # The curve and the pictures' outputs.
 x=$(rundir v1) && printf 'samples,epoch\n12,abc\n' >"$x/curve.csv"
