@@ -12,11 +12,16 @@
 // One file per command group (commands.hpp); progress.hpp and gnuplot.hpp are how results are shown.
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "autodiff/blas.hpp"
 #include "models/cli/commands.hpp"
@@ -24,6 +29,65 @@
 namespace {
 
 using namespace tapir::cli;
+
+/// How many one-character edits (insert, delete, replace, swap two neighbours) turn a into b.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+/// The closest of `names` to `word` when it is a likely typo (at most 2 edits, and at most a third of the
+/// name's length, 1 for short names), all of them if several are as close ("--seed or --seeds"), else "".
+std::string closest(const std::string& word, const std::vector<std::string>& names) {
+  std::vector<std::string> best;
+  std::size_t best_d = 3;
+  for (const auto& n : names) {
+    const std::size_t d = edit_distance(word, n);
+    if (d > std::max<std::size_t>(1, n.size() / 3) || d > best_d) continue;
+    if (d < best_d) best.clear(), best_d = d;
+    if (std::find(best.begin(), best.end(), n) == best.end()) best.push_back(n);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < best.size(); ++i) out += (i == 0 ? "" : i + 1 == best.size() ? " or " : ", ") + best[i];
+  return out;
+}
+
+/// For a line CLI11 refused: "did you mean" for a mistyped flag of the command given (or of a command
+/// above it: flags fall through) or a mistyped command; "" when no word on the line looks like one.
+std::string typo_hint(const CLI::App& app, int argc, char** argv) {
+  std::vector<const CLI::App*> chain{&app};  // tapir, then the parsed command and subcommand
+  while (!chain.back()->get_subcommands().empty()) chain.push_back(chain.back()->get_subcommands().front());
+  std::vector<std::string> flags, commands;
+  for (const CLI::App* a : chain) {
+    for (const CLI::Option* o : a->get_options())
+      for (const auto& l : o->get_lnames()) flags.push_back("--" + l);
+  }
+  for (const CLI::App* s : chain.back()->get_subcommands({})) commands.push_back(s->get_name());
+  std::string command = "tapir";
+  for (std::size_t i = 1; i < chain.size(); ++i) command += " " + chain[i]->get_name();
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.rfind("--", 0) == 0) {
+      word = word.substr(0, word.find('='));
+      if (std::find(flags.begin(), flags.end(), word) != flags.end()) continue;
+      const std::string guess = closest(word, flags);
+      if (!guess.empty()) return fmt::format("`{}` has no flag {}: did you mean {}?", command, word, guess);
+    } else if (!commands.empty() && word.rfind('-', 0) != 0) {
+      const std::string guess = closest(word, commands);
+      if (!guess.empty() && guess != word && guess.find(' ') == std::string::npos)
+        return fmt::format("`{}` has no command '{}': did you mean `{} {}`?", command, word, command, guess);
+    }
+  }
+  return "";
+}
 
 int main_checked(int argc, char** argv) {
   CLI::App app{"tapir: reverse-mode autodiff and variational-inference models (AEVB) over xtensor"};
@@ -53,7 +117,11 @@ int main_checked(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tapir: error: %s (see tapir --help, or tapir COMMAND --help)\n", e.what());
+    const std::string hint = typo_hint(app, argc, argv);
+    if (!hint.empty())
+      std::fprintf(stderr, "tapir: error: %s (see tapir --help, or tapir COMMAND --help)\n", hint.c_str());
+    else
+      std::fprintf(stderr, "tapir: error: %s (see tapir --help, or tapir COMMAND --help)\n", e.what());
     return 2;
   }
 

@@ -183,6 +183,10 @@ bad "$x" "damaged" -- "$tapir" train --resume "$x" --samples 900 --progress none
 if [ -w /dev/full ]; then bad "$run" "standard output" -- sh -c "\"$tapir\" eval \"$run\" -k 5 >/dev/full"; fi
 bad - "too large" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --samples 9223372036854775808
 bad - "seed" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --seed -1
+# typos: the flag or command meant, named
+bad - "no flag --latnet: did you mean --latent?" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --latnet 2
+bad - "did you mean --seed or --seeds?" -- "$tapir" reproduce fig2 --data "$d" --out "$tmp/n3" --seedz 2
+bad - "did you mean .tapir train vae.?" -- "$tapir" train vea --data "$d" --out "$tmp/n3"
 x=$(edit o4 's/"model": "vae"/"model": null/') && bad "$x" "a run of model null" -- "$tapir" eval "$x"
 # what a program of one's own writes through models::Trainer: no "vae" section, so the command says where to go
 x=$(edit o5 's/"vae": {/"net": {/') && bad "$x" "nn::load_checkpoint" -- "$tapir" eval "$x"
