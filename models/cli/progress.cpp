@@ -54,7 +54,9 @@ void Progress::operator()(const models::TrainProgress& p) {
     start_ = now;
     start_samples_ = p.samples;
     start_seconds_ = p.seconds;
-    last_ = now - std::chrono::hours(1);
+    // a bar shows at once; a line waits for a speed to report (the first line came after one step:
+    // "0 samples/s  ETA ?"), the evaluations' lines come meanwhile
+    last_ = mode_ == Mode::bar ? now - std::chrono::hours(1) : now;
   }
   if (p.point) ++evaluations_seen_;
   // The ETA: the samples left at the training speed (evaluations excluded), plus the evaluations left at
