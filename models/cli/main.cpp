@@ -117,11 +117,11 @@ int main_checked(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const std::string hint = typo_hint(app, argc, argv);
-    if (!hint.empty())
-      std::fprintf(stderr, "tapir: error: %s (see tapir --help, or tapir COMMAND --help)\n", hint.c_str());
-    else
-      std::fprintf(stderr, "tapir: error: %s (see tapir --help, or tapir COMMAND --help)\n", e.what());
+    // words CLI11 did not expect, or a command or flag it missed: perhaps a typo (a bad value keeps its message)
+    const bool unknown = dynamic_cast<const CLI::ExtrasError*>(&e) || dynamic_cast<const CLI::RequiredError*>(&e);
+    const std::string hint = unknown ? typo_hint(app, argc, argv) : "";
+    std::fprintf(stderr, "tapir: error: %s (see tapir --help, or tapir COMMAND --help)\n",
+                 hint.empty() ? e.what() : hint.c_str());
     return 2;
   }
 

@@ -187,6 +187,8 @@ bad - "seed" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --seed -1
 bad - "no flag --latnet: did you mean --latent?" -- "$tapir" train vae --data "$d" --out "$tmp/n3" --latnet 2
 bad - "did you mean --seed or --seeds?" -- "$tapir" reproduce fig2 --data "$d" --out "$tmp/n3" --seedz 2
 bad - "did you mean .tapir train vae.?" -- "$tapir" train vea --data "$d" --out "$tmp/n3"
+# a bad value keeps its own message, even when it looks like a command's name ('abc' is one edit from 'avb')
+bad - "--samples: 'abc' is not a positive whole number" -- "$tapir" train --resume "$tmp/n3" --samples abc
 x=$(edit o4 's/"model": "vae"/"model": null/') && bad "$x" "a run of model null" -- "$tapir" eval "$x"
 # what a program of one's own writes through models::Trainer: no "vae" section, so the command says where to go
 x=$(edit o5 's/"vae": {/"net": {/') && bad "$x" "nn::load_checkpoint" -- "$tapir" eval "$x"
