@@ -3,14 +3,8 @@
 # matches its pattern (the flag, key or file and what is wrong), an exit status in 1..127 (not a signal,
 # not 0), no C++ exception name, and no change to the run directory it was pointed at.
 #   test_bad_input.sh TAPIR MAKE_SYNTHETIC_DATA
-set -uo pipefail
-tapir=$1
-tmp=$(mktemp -d /tmp/tapir-bad-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-"$2" "$tmp/data" || { echo "FAIL: cannot make synthetic data"; exit 1; }
-failures=0 cases=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
+source "$(dirname "$0")/common.sh" bad "$@"
+cases=0
 # be32 N: N as 4 big-endian bytes.
 be32() { printf "\\x$(printf %02x $((($1 >> 24) & 255)))\\x$(printf %02x $((($1 >> 16) & 255)))\\x$(printf %02x $((($1 >> 8) & 255)))\\x$(printf %02x $(($1 & 255)))"; }
 # idx3 N ROWS COLS BYTES: an IDX image file's header for N × ROWS × COLS, then BYTES zero bytes.

@@ -2,24 +2,7 @@
 # The `tapir` command end to end on synthetic data: the train/resume/eval/picture/plot/reproduce
 # contract and its errors (one line on stderr, a non-zero exit, nothing half-written).
 #   test_cli.sh TAPIR MAKE_SYNTHETIC_DATA
-set -uo pipefail
-tapir=$1
-tmp=$(mktemp -d /tmp/tapir-cli-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-"$2" "$tmp/data" || { echo "FAIL: cannot make synthetic data"; exit 1; }
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect_error RC PATTERN -- command...: exits RC with exactly one stderr line matching PATTERN
-expect_error() {
-  local rc=$1 pattern=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$rc" ] || fail "'$*' exited $got, expected $rc: $(cat "$tmp/err")"
-  [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "'$*' printed $(wc -l <"$tmp/err") lines on stderr: $(cat "$tmp/err")"
-  grep -q -- "$pattern" "$tmp/err" || fail "'$*': stderr lacks '$pattern': $(cat "$tmp/err")"
-}
-
+source "$(dirname "$0")/common.sh" cli "$@"
 small=(--data "$tmp/data" --latent 2 --hidden 16 --eval-every 400 --seed 3 --progress none)
 
 # Help and flag errors.

@@ -3,24 +3,7 @@
 # the samples and the setting to change; its last checkpoint still evaluates, plots and resumes; eval
 # never prints a non-finite result as a number with exit 0; --samples 1e13 trains at once in little memory.
 #   test_diverged.sh TAPIR MAKE_SYNTHETIC_DATA
-set -uo pipefail
-tapir=$1
-tmp=$(mktemp -d /tmp/tapir-diverged-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-"$2" "$tmp/data" || { echo "FAIL: cannot make synthetic data"; exit 1; }
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect_error RC PATTERN -- command...: exits RC with exactly one stderr line matching PATTERN
-expect_error() {
-  local rc=$1 pattern=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$rc" ] || fail "'$*' exited $got, expected $rc: $(cat "$tmp/err")"
-  [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "'$*' printed $(wc -l <"$tmp/err") lines on stderr: $(cat "$tmp/err")"
-  grep -q -- "$pattern" "$tmp/err" || fail "'$*': stderr lacks '$pattern': $(cat "$tmp/err")"
-}
-
+source "$(dirname "$0")/common.sh" diverged "$@"
 small=(--data "$tmp/data" --latent 2 --hidden 16 --progress none)
 
 # The cause named from the configuration; nothing left behind when there was no checkpoint yet.

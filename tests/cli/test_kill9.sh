@@ -4,14 +4,7 @@
 # (but the wall-clock seconds), no temporary file may be left, and a second writer of a run in use is
 # refused naming the holder.
 #   test_kill9.sh TAPIR MAKE_SYNTHETIC_DATA
-set -uo pipefail
-tapir=$1
-tmp=$(mktemp -d /tmp/tapir-kill9-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-"$2" "$tmp/data" || { echo "FAIL: cannot make synthetic data"; exit 1; }
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
+source "$(dirname "$0")/common.sh" kill9 "$@"
 flags=(vae --data "$tmp/data" --latent 2 --hidden 16 --batch 50 --eval-every 50 --samples 12000 --seed 5 --progress none)
 
 start=$SECONDS

@@ -3,23 +3,7 @@
 # (PNG, CSV rows, labels in range), the N_z = 2 and the PCA (N_z > 2) paths, and bad flags refused with
 # one line on stderr.
 #   test_latent.sh TAPIR MAKE_SYNTHETIC_DATA
-set -uo pipefail
-tapir=$1
-tmp=$(mktemp -d /tmp/tapir-latent-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-"$2" "$tmp/data" || { echo "FAIL: cannot make synthetic data"; exit 1; }
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect_error RC PATTERN -- command...: exits RC with exactly one stderr line matching PATTERN
-expect_error() {
-  local rc=$1 pattern=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$rc" ] || fail "'$*' exited $got, expected $rc: $(cat "$tmp/err")"
-  [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "'$*' printed $(wc -l <"$tmp/err") lines on stderr: $(cat "$tmp/err")"
-  grep -q -- "$pattern" "$tmp/err" || fail "'$*': stderr lacks '$pattern': $(cat "$tmp/err")"
-}
+source "$(dirname "$0")/common.sh" latent "$@"
 is_png() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = "211PNG" ]; }
 # png_size FILE: "WIDTH HEIGHT" from the IHDR chunk
 png_size() { echo "$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4}') $(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4}')"; }

@@ -4,14 +4,7 @@
 # twice resumes instead of failing, --collect refuses unfinished runs and then tabulates the finished
 # ones without training them again, and a planned run is configured exactly as reproduce's own.
 #   test_plan.sh TAPIR MAKE_SYNTHETIC_DATA
-set -uo pipefail
-tapir=$1
-tmp=$(mktemp -d /tmp/tapir-plan-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-"$2" "$tmp/data" || { echo "FAIL: cannot make synthetic data"; exit 1; }
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
+source "$(dirname "$0")/common.sh" plan "$@"
 out="$tmp/it's a plan"
 common=(--dataset frey --data "$tmp/data" --samples 300 --latents 2 --train-eval-size 100 --seeds 2)
 "$tapir" reproduce fig2 "${common[@]}" --wake-sleep --out "$out" --plan >"$tmp/plan.txt" 2>"$tmp/err" ||
