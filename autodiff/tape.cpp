@@ -224,6 +224,14 @@ Var<T> Tape<T>::scalar(T value) {
 }
 
 template <class T>
+Var<T> Tape<T>::full(const Shape& shape, T value) {
+  Var<T> v = push("constant", shape, false);
+  std::fill(v.out().begin(), v.out().end(), value);
+  v.on_backward(nullptr);
+  return v;
+}
+
+template <class T>
 Var<T> Tape<T>::variable(const Array<T>& value) {
   Var<T> v = push("variable", value.shape(), true);
   xt::noalias(v.out()) = value;

@@ -271,6 +271,9 @@ class Tape {
   Var<T> constant_view(const Array<T>& value);
   /// A 0-d constant.
   Var<T> scalar(T value);
+  /// A constant of `shape` with every element `value` (torch.full), written straight into the node's
+  /// buffer: unlike constant(Array(shape, value)), no array is allocated once the tape has warmed up.
+  Var<T> full(const Shape& shape, T value);
   /// A leaf holding a copy of `value` whose gradient is computed (unless in a no-grad scope).
   Var<T> variable(const Array<T>& value);
   /// A leaf that reads p.value() and accumulates into p.grad() in place.

@@ -24,14 +24,13 @@ LinearGaussianVae<T>::LinearGaussianVae(std::size_t x_dim, std::size_t z_dim, Rn
 template <class T>
 Var<T> LinearGaussianVae<T>::elbo(const Var<T>& x, Rng& rng) const {
   Tape<T>& tape = x.tape();
-  const dist::Independent<T> q(dist::Normal<T>::from_log_var(mu_(x), log_var_(x)), 1);     // q_φ(z|x), diagonal
-  const Var<T> z = q.rsample(rng);                                                         // z = μ + σ ⊙ ε
-  const Var<T> mean = matmul(z, tape.param(w_)) + tape.param(b_);                          // W z + μ
-  const Var<T> log_var = tape.constant(xt::ones<T>(x.shape())) * tape.param(log_sigma2_);  // log σ², every pixel
+  const dist::Independent<T> q(dist::Normal<T>::from_log_var(mu_(x), log_var_(x)), 1);  // q_φ(z|x), diagonal
+  const Var<T> z = q.rsample(rng);                                                      // z = μ + σ ⊙ ε
+  const Var<T> mean = matmul(z, tape.param(w_)) + tape.param(b_);                       // W z + μ
+  const Var<T> log_var = tape.full(x.shape(), T(1)) * tape.param(log_sigma2_);          // log σ², every pixel
   const Var<T> log_px_z = dist::Independent<T>(dist::Normal<T>::from_log_var(mean, log_var), 1).log_prob(x);
-  const std::vector<std::size_t> zs{x.shape()[0], z.shape()[1]};
-  const dist::Independent<T> prior(dist::Normal<T>(tape.constant(xt::zeros<T>(zs)), tape.constant(xt::ones<T>(zs))), 1);
-  return log_px_z - dist::kl_divergence<T>(q, prior);  // eq. 7
+  const dist::Independent<T> prior = dist::standard_normal<T>(tape, {x.shape()[0]}, {z.shape()[1]});  // p(z)
+  return log_px_z - dist::kl_divergence<T>(q, prior);                                                 // eq. 7
 }
 
 template <class T>
@@ -43,10 +42,9 @@ Var<T> LinearGaussianVae<T>::iwae(const Var<T>& x, Rng& rng, std::size_t k) cons
   const Var<T> mean =
       reshape(matmul(reshape(z, {long(k * b), long(zd)}), tape.param(w_)), {long(k), long(b), long(d)}) +
       tape.param(b_);
-  const Var<T> log_var = tape.constant(xt::ones<T>({k, b, d})) * tape.param(log_sigma2_);
+  const Var<T> log_var = tape.full({k, b, d}, T(1)) * tape.param(log_sigma2_);
   const Var<T> log_px_z = dist::Independent<T>(dist::Normal<T>::from_log_var(mean, log_var), 1).log_prob(x);
-  const std::vector<std::size_t> zs{b, zd};
-  const dist::Independent<T> prior(dist::Normal<T>(tape.constant(xt::zeros<T>(zs)), tape.constant(xt::ones<T>(zs))), 1);
+  const dist::Independent<T> prior = dist::standard_normal<T>(tape, {b}, {zd});  // p(z)
   return logsumexp(log_px_z + prior.log_prob(z) - q.log_prob(z), 0) - static_cast<T>(std::log(double(k)));
 }
 

@@ -52,7 +52,7 @@ Shape broadcast_params(const std::string& family, const char* a_name, const Shap
 template <class T>
 Var<T> expand(const Var<T>& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  return x + x.tape().constant(xt::zeros<T>(shape));
+  return x + x.tape().full(shape, T(0));
 }
 
 template <class T>

@@ -13,8 +13,7 @@ namespace tapir::dist {
 template <class T>
 Independent<T> standard_normal(Tape<T>& tape, const Shape& batch_shape, const Shape& event_shape) {
   const Shape shape = concat_shapes(batch_shape, event_shape);
-  const Array<T> zeros(shape, T(0)), ones(shape, T(1));
-  return {Normal<T>(tape.constant(zeros), tape.constant(ones)), event_shape.size()};
+  return {Normal<T>(tape.full(shape, T(0)), tape.full(shape, T(1))), event_shape.size()};
 }
 
 }  // namespace tapir::dist

@@ -1,4 +1,6 @@
 // The tape's contract: lifetimes, misuse errors, no-grad, detach, anomaly mode, parameters, seeds.
+#include <limits>
+
 #include "check.hpp"
 
 using namespace tapir;
@@ -220,4 +222,31 @@ TEST_CASE("constant_view reads the caller's array in place: the same numbers as 
   loss(tape.constant_view(x)).backward();
   tape.clear();
   CHECK(tape.stats().buffer_allocations == after);
+}
+
+TEST_CASE("full is a constant of one value, written into the node's own buffer") {
+  Tape<double> tape;
+  const auto step = [&] {
+    const Var<double> x = tape.variable(arr({2, 3}, {1, -2, 3, 0.5, 4, -1}));
+    const Var<double> ones = tape.full({2, 3}, 1.0);
+    CHECK(ones.shape() == Shape{2, 3});
+    CHECK_FALSE(ones.requires_grad());
+    CHECK(ones.value() == xt::ones<double>({2, 3}));
+    CHECK(ones.op() == std::string("constant"));
+    const Var<double> y = sum(x * ones + tape.full({3}, -2.5));  // broadcast like any constant
+    CHECK(y.item() == doctest::Approx(5.5 - 15.0));
+    y.backward();
+    check_close(x.grad(), xt::ones<double>({2, 3}), 0);
+    CHECK(ones.grad() == xt::zeros<double>({2, 3}));
+  };
+  step();
+  tape.clear();
+  const std::size_t after = tape.stats().buffer_allocations;  // a warmed-up tape: no new buffers
+  step();
+  CHECK(tape.stats().buffer_allocations == after);
+  tape.clear();
+  CHECK(tape.full({}, 7.0).item() == 7.0);  // 0-d, as scalar()
+  CHECK(tape.full({0, 4}, 1.0).value().size() == 0);
+  tape.set_anomaly_detection(true);
+  check_throws_with([&] { (void)tape.full({2}, std::numeric_limits<double>::infinity()); }, {"constant", "NaN or Inf"});
 }
