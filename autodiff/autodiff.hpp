@@ -11,3 +11,4 @@
 #include "autodiff/ops/shape.hpp"
 #include "autodiff/random.hpp"
 #include "autodiff/tape.hpp"
+#include "autodiff/version.hpp"

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "autodiff/version.hpp"
 #include "models/cli/commands.hpp"
 #include "models/inference/latent_inference.hpp"
 #include "models/train/run.hpp"
@@ -58,6 +59,7 @@ int run_eval(EvalArgs a, bool k_given) {
       {"run", a.run_dir}, {"checkpoint", a.which},     {"split", a.split},     {"n", e.n},
       {"elbo", e.elbo},   {"importance_samples", a.k}, {"seconds", e.seconds}, {"binarization", d.binarization}};
   j["log_likelihood"] = a.k > 0 ? nlohmann::json(e.log_likelihood) : nlohmann::json(nullptr);
+  j["tapir"] = tapir::version_string();  // the code that measured it (a run's config.json names the one that trained)
   // The bound's terms (elbo = reconstruction − kl) and the split's active units; null: not available.
   const auto or_null = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   j["reconstruction"] = or_null(e.reconstruction);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "autodiff/blas.hpp"
+#include "autodiff/version.hpp"
 #include "models/cli/commands.hpp"
 
 namespace {
@@ -93,7 +94,7 @@ int main_checked(int argc, char** argv) {
   CLI::App app{"tapir: reverse-mode autodiff and variational-inference models (AEVB) over xtensor"};
   app.require_subcommand(1);
   app.fallthrough();  // --progress may come anywhere on the line (subcommands inherit this)
-  app.set_version_flag("--version", [] { return "tapir 0.1.0\nBLAS: " + tapir::blas_summary(); });
+  app.set_version_flag("--version", [] { return tapir::version_string() + "\nBLAS: " + tapir::blas_summary(); });
   Globals globals;
   app.add_option("--progress", globals.progress, "auto | bar | lines | none")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))

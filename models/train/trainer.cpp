@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 
+#include "autodiff/version.hpp"
 #include "models/inference/latent_inference.hpp"
 #include "models/methods/methods.hpp"
 #include "nn/io/atomic_file.hpp"
@@ -58,6 +60,7 @@ Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model
       test_(data::load_dataset(config.dataset, config.data_dir, data::Split::test, config.frey_split)),
       rng_(config.seed + 1) {
   config.validate();
+  if (run_config_.is_object()) run_config_["tapir"] = version_string();  // which code: see trainer.hpp
   if (train_.dim() != model.x_dim())
     throw Error(
         fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(), model.x_dim()));
@@ -91,7 +94,15 @@ void Trainer::lock() {
 
 void Trainer::write_config() {
   lock();
-  write_file_atomically(path_in(dir_, kConfig), run_config_.dump(2) + "\n");
+  // run_config_ names this tapir (the constructor's stamp), and so does each checkpoint it writes; but
+  // config.json names the tapir that started the run, so a resumed run's rewrite (a new budget or data
+  // place) keeps what its config.json said, or that it said nothing.
+  nlohmann::json config = run_config_;
+  if (started_by_ && config.is_object()) {
+    config.erase("tapir");
+    if (!started_by_->is_null()) config["tapir"] = *started_by_;
+  }
+  write_file_atomically(path_in(dir_, kConfig), config.dump(2) + "\n");
   config_written_ = true;
 }
 
@@ -170,6 +181,13 @@ void Trainer::restore() {
   best_ = best;
   saved_samples_ = samples_;
   config_written_ = fs::exists(path_in(dir_, kConfig));
+  started_by_ = nlohmann::json();
+  if (config_written_) try {
+      const auto config = nlohmann::json::parse(std::ifstream(path_in(dir_, kConfig)));
+      if (config.is_object() && config.contains("tapir")) started_by_ = config["tapir"];
+    } catch (const nlohmann::json::exception&) {
+      // the run's configuration was read before this (load_vae_run_config); nothing to keep
+    }
   method_->restore(dir_, samples_);  // the companion files written with this checkpoint
   if (fs::exists(path_in(dir_, kCurve))) {
     curve_ = read_curve(path_in(dir_, kCurve));

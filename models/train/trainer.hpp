@@ -7,7 +7,9 @@
 //   config.json                 what the run is (the trainer writes what it is given: for tapir's own
 //                               models {"model": "vae", "vae": VaeConfig, "train": VaeTrainConfig}),
 //                               written only after the first checkpoint_last, so a directory with a
-//                               config.json always holds a run that resumes
+//                               config.json always holds a run that resumes; its "tapir" names the code
+//                               that started the run (tapir::version_string(), with the commit), and
+//                               each checkpoint's recorded configuration the code that wrote it
 //   curve.csv                   samples,epoch,seconds,train_elbo,test_elbo,beta,lr,train_recon,train_kl,
 //                               test_recon,test_kl,active_units — one row per evaluation (curve.hpp); a
 //                               resumed older run's file is rewritten with these columns, its old rows'
@@ -37,6 +39,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "models/data/dataset.hpp"
@@ -128,6 +131,8 @@ class Trainer {
   std::unique_ptr<RunLock> lock_;
   long long saved_samples_ = -1;  // the step of the checkpoint_last on disk (-1: none)
   bool config_written_ = false;
+  // A resumed run's config.json "tapir" (null: its config.json has none), kept when config.json is rewritten.
+  std::optional<nlohmann::json> started_by_;
 };
 
 }  // namespace tapir::models

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "autodiff/check.hpp"
+#include "autodiff/version.hpp"
 #include "cli/synthetic_data.hpp"
 #include "models/methods/methods.hpp"
 #include "models/train/run.hpp"
@@ -707,4 +708,35 @@ TEST_CASE("a checkpoint's training position is validated against its step, its d
   check_throws_with([&] { resume_vae(tmp / "run", 1500); }, {"step 900 disagrees with epoch", "600 training points"});
   edited("format", "tapir-checkpoint/1");  // a legacy file that is whole resumes
   CHECK(resume_vae(tmp / "run", 1500));
+}
+
+TEST_CASE("a run names its code: config.json the tapir that started it, each checkpoint the one that wrote it") {
+  TempDir tmp;
+  REQUIRE(test::write_synthetic_data(tmp / "data"));
+  const auto c = small_run(tmp / "data");
+  REQUIRE(train_vae(c, tmp / "run"));
+  const auto read_json = [](const fs::path& p) { return nlohmann::json::parse(std::ifstream(p)); };
+  const auto checkpoint_config = [&] {
+    const auto meta = nn::read_safetensors(tmp / "run/checkpoint_last.safetensors").metadata;
+    return nlohmann::json::parse(meta.at("config"));
+  };
+  const std::string now = version_string();
+  CHECK(now.rfind(fmt::format("tapir {} (", version()), 0) == 0);
+  CHECK(std::string(build_commit()).size() > 0);
+  CHECK(read_json(tmp / "run/config.json").at("tapir") == now);
+  CHECK(checkpoint_config().at("tapir") == now);
+
+  // A run started by other code (here: config.json says so) and resumed by this one keeps its origin in
+  // config.json; the new checkpoint names the code that wrote it. The stamp is not part of what must match.
+  auto j = read_json(tmp / "run/config.json");
+  j["tapir"] = "tapir 0.0.1 (0123456789ab)";
+  std::ofstream(tmp / "run/config.json") << j.dump(2) << "\n";
+  REQUIRE(resume_vae(tmp / "run", 2 * c.train.samples));
+  CHECK(read_json(tmp / "run/config.json").at("tapir") == "tapir 0.0.1 (0123456789ab)");
+  CHECK(checkpoint_config().at("tapir") == now);
+  // ...and a run of older tapir, without the key, resumes as before.
+  j.erase("tapir");
+  std::ofstream(tmp / "run/config.json") << j.dump(2) << "\n";
+  CHECK(resume_vae(tmp / "run", 3 * c.train.samples));
+  CHECK_FALSE(read_json(tmp / "run/config.json").contains("tapir"));
 }
