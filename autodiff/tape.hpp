@@ -63,6 +63,12 @@ class Parameter {
   void set_name(std::string name) { name_ = std::move(name); }
   bool requires_grad() const { return requires_grad_; }
   void set_requires_grad(bool on) { requires_grad_ = on; }
+  /// Whether optimizers' weight decay applies to it (default: yes; their decay_matrices_only also skips
+  /// vectors). Off for parameters that are not weights: a prior's pseudo-inputs or its mixture's means
+  /// and variances, which an L2 penalty on the weights is not about (Adam would turn it into full-size steps
+  /// towards 0 wherever their own gradient is small).
+  bool decays() const { return decays_; }
+  void set_decays(bool on) { decays_ = on; }
   /// grad := 0. Lazy: the buffer is only marked, so the next backward writes its first contribution
   /// (a gemm with beta = 0) instead of adding to a cleared buffer; reading grad() clears it for real.
   void zero_grad() { zeroed_ = true; }
@@ -94,6 +100,7 @@ class Parameter {
   mutable bool zeroed_ = false;
   std::string name_;
   bool requires_grad_ = true;
+  bool decays_ = true;
 };
 
 namespace detail {

@@ -39,6 +39,7 @@ MixturePrior<T>::MixturePrior(std::size_t dim, std::size_t components, Rng& rng)
   logits_ = &this->register_parameter("logits", Array<T>(Shape{k_}, T(0)));
   means_ = &this->register_parameter("means", normal<T>(rng, {k_, dim}));  // m_k ~ N(0, I)
   log_var_ = &this->register_parameter("log_var", Array<T>(Shape{k_, dim}, T(0)));
+  for (Parameter<T>* p : {means_, log_var_}) p->set_decays(false);  // p(z)'s own parameters, not weights
 }
 
 template <class T>
@@ -59,9 +60,11 @@ template <class T>
 VampPrior<T>::VampPrior(const nn::NormalMlp<T>& encoder, std::size_t components, Rng& rng)
     : Prior<T>(encoder.out_features()), encoder_(encoder), k_(components) {
   if (components == 0) throw Error("VampPrior: needs at least one pseudo-input");
-  const double u0 = std::log(0.05 / 0.95);  // σ(u0) = 0.05
-  pseudo_inputs_ = &this->register_parameter("pseudo_inputs", Array<T>::from_shape({k_, encoder.in_features()}));
-  nn::init::normal_(*pseudo_inputs_, rng, u0, 0.1);
+  pseudo_inputs_ = &this->register_parameter("pseudo_x", Array<T>::from_shape({k_, encoder.in_features()}));
+  nn::init::normal_(*pseudo_inputs_, rng, 0.05, 0.01);  // the paper's N(0.05, 0.01²), in the data's units
+  // Data-space points, not weights: the weight decay (eq. 8's N(0, I) on θ, 1/N) is not about them. Under
+  // Adam it pulled every pseudo-input to the same grey image (tapir before 2026-11-29, through σ(u)).
+  pseudo_inputs_->set_decays(false);
 }
 
 template <class T>
@@ -71,8 +74,9 @@ std::string VampPrior<T>::name() const {
 
 template <class T>
 std::unique_ptr<dist::Distribution<T>> VampPrior<T>::distribution(Tape<T>& tape) const {
-  const dist::Independent<T> q_u = encoder_(sigmoid(tape.param(*pseudo_inputs_)));  // q_φ(z|u_k), batch (K,)
-  const dist::Categorical<T> uniform(tape.constant(Array<T>(Shape{k_}, T(0))));     // π_k = 1/K
+  const Var<T> u = clamp(tape.param(*pseudo_inputs_), T(0), T(1));               // hardtanh into the data's range
+  const dist::Independent<T> q_u = encoder_(u);                                  // q_φ(z|u_k), batch (K,)
+  const dist::Categorical<T> uniform(tape.constant(Array<T>(Shape{k_}, T(0))));  // π_k = 1/K
   return std::make_unique<dist::MixtureSameFamily<T>>(uniform, q_u);
 }
 

@@ -47,7 +47,13 @@ std::unique_ptr<Trainer> make_trainer(const VaeRunConfig& config, LatentVariable
 /// runs and config.json edited by hand. Every key both record must agree, except the budget and the
 /// data's place (what --resume --samples and --data change).
 void check_same_run(const std::string& checkpoint, const std::string& run_dir) {
-  const auto meta = nn::read_safetensors(checkpoint).metadata;
+  const auto file = nn::read_safetensors(checkpoint);
+  if (file.f32.count("prior.pseudo_inputs") || file.f64.count("prior.pseudo_inputs"))
+    throw Error(
+        fmt::format("'{}' holds a VampPrior of tapir before 2026-11-29 (pseudo-inputs through σ, weight "
+                    "decay on them), which this tapir does not run: train the run again",
+                    checkpoint));
+  const auto& meta = file.metadata;
   const auto it = meta.find("config");
   if (it == meta.end()) return;  // a checkpoint without a recorded configuration: nothing to compare
   nlohmann::json stored, current;
@@ -103,8 +109,8 @@ std::unique_ptr<LatentVariableModel<float>> load_run_model(const std::string& ru
       path_in(run_dir, which == "best" ? "checkpoint_best.safetensors" : "checkpoint_last.safetensors");
   if (!fs::exists(path))
     throw Error(fmt::format("'{}' does not exist yet: the run has not reached its first evaluation", path));
-  nn::load_checkpoint<float>(path, *model, nullptr, rename_for(config.model));
   check_same_run(path, run_dir);
+  nn::load_checkpoint<float>(path, *model, nullptr, rename_for(config.model));
   return model;
 }
 

@@ -42,7 +42,7 @@ void require_nonnegative(const char* optimizer, const char* option, double value
 /// λ for this parameter: 0 for vectors and scalars when the decay is limited to matrices.
 template <class T>
 T decay_for(const Parameter<T>& p, double weight_decay, bool matrices_only) {
-  return (matrices_only && p.value().dimension() < 2) ? T(0) : static_cast<T>(weight_decay);
+  return (!p.decays() || (matrices_only && p.value().dimension() < 2)) ? T(0) : static_cast<T>(weight_decay);
 }
 
 /// One zero array of each parameter's shape.

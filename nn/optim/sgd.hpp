@@ -17,13 +17,13 @@ struct SgdOptions {
   double dampening = 0;              // τ: the momentum buffer takes (1 − τ) of each new gradient
   double weight_decay = 0;           // λ ≥ 0: L2 penalty (λ/2)‖θ‖² added to the objective
   bool nesterov = false;             // needs μ > 0 and τ = 0
-  bool decay_matrices_only = false;  // apply λ only to parameters with dim ≥ 2 (weights, not biases)
+  bool decay_matrices_only = false;  // apply λ only to parameters with dim ≥ 2 (weights, not biases); never to !p.decays()
 };
 
 /// Stochastic gradient descent, as documented for torch.optim.SGD (Sutskever et al. 2013 for Nesterov).
 /// At step t, for every parameter θ with gradient ∇f(θ):
 ///
-///   g ← ∇f(θ) + λ θ                      (λ = 0 for vectors when decay_matrices_only)
+///   g ← ∇f(θ) + λ θ                      (λ = 0 for vectors when decay_matrices_only, and for !θ.decays())
 ///   if μ ≠ 0:
 ///     b ← g                              if t = 1
 ///     b ← μ b + (1 − τ) g                otherwise

@@ -12,6 +12,7 @@
 #include "models/priors/mixture.hpp"
 #include "models/priors/vamp.hpp"
 #include "models/train/run.hpp"
+#include "nn/checkpoint.hpp"
 #include "nn/optim/optim.hpp"
 #include "temp_dir.hpp"
 
@@ -109,6 +110,9 @@ TEST_CASE("the mixture prior: its density in closed form, its gradients, the Mon
   // In a VAE: no analytic KL against a mixture, so `auto` is estimator A, and B is refused.
   Vae<double> vae(tiny("mog:3"), rng);
   CHECK_FALSE(vae.analytic_kl());
+  // p(z)'s parameters are not weights: no weight decay on them (eq. 8's N(0, I) is a prior on θ's weights).
+  for (const char* name : {"prior.means", "prior.log_var"}) CHECK_FALSE(vae.parameter(name).decays());
+  CHECK(vae.parameter("encoder.trunk.0.weight").decays());
   CHECK(Vae<double>(tiny(), rng).analytic_kl());
   VaeConfig b = tiny("mog:3");
   b.estimator = Estimator::analytic_kl;
@@ -138,8 +142,13 @@ TEST_CASE("the VampPrior is the mixture of the encoder's posteriors at its pseud
   Vae<double> vae(tiny("vamp:4"), rng);
   const auto& prior = dynamic_cast<const VampPrior<double>&>(vae.prior());
   CHECK(prior.components() == 4);
+  // Pseudo-inputs live in the data's units, from the paper's N(0.05, 0.01²), and take no weight decay.
+  const Parameter<double>& pseudo = vae.parameter("prior.pseudo_x");
+  CHECK(pseudo.shape() == Shape{4, 6});
+  CHECK_FALSE(pseudo.decays());
+  for (double v : pseudo.value()) CHECK(std::abs(v - 0.05) < 0.06);
   Tape<double> tape;
-  const Array<double> u = sigmoid(tape.constant(vae.parameter("prior.pseudo_inputs").value())).value();
+  const Array<double> u = clamp(tape.constant(vae.parameter("prior.pseudo_x").value()), 0.0, 1.0).value();
   const auto q_u = vae.encode(tape.constant(u));
   const Array<double> mu = q_u.mean().value(), var = q_u.variance().value();
   const Array<double> z = test::rand({5, 2}, 4, -2, 2);
@@ -341,6 +350,17 @@ TEST_CASE("runs with a mixture prior, a VampPrior and two layers train, resume a
     const auto e = evaluate_model(*model, split.x(), 50, rng);
     CHECK(std::isfinite(e.elbo));
     CHECK(e.log_likelihood >= e.elbo - 0.5);
+    if (variant == "vamp:6") {
+      // A VampPrior run of tapir before 2026-11-29 (its pseudo-inputs named "pseudo_inputs", through σ)
+      // is refused by name, not loaded into the new parametrisation.
+      const std::string last = dir + "/checkpoint_last.safetensors";
+      auto file = nn::read_safetensors(last);
+      file.f32["prior.pseudo_inputs"] = file.f32.at("prior.pseudo_x");
+      file.f32.erase("prior.pseudo_x");
+      nn::write_safetensors(last, file);
+      check_throws_with([&] { load_run_model(dir, "last"); }, {last, "before 2026-11-29", "train the run again"});
+      check_throws_with([&] { resume_vae(dir, 2000); }, {last, "before 2026-11-29"});
+    }
   }
   VaeRunConfig bad = paper_vae_setup("mnist", 3);
   bad.model.prior = "vamp:5";

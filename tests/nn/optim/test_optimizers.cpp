@@ -1,5 +1,6 @@
 // All optimizers together: convergence on a quadratic and on Rosenbrock (through the tape), bitwise
-// resume from state_dict, weight decay limited to matrices, frozen parameters, state-dict errors.
+// resume from state_dict, weight decay limited to matrices and to parameters that decay, frozen parameters,
+// state-dict errors.
 #include <functional>
 #include <memory>
 
@@ -214,6 +215,30 @@ TEST_CASE("decay_matrices_only decays weight matrices and leaves biases alone") 
       CHECK(bitwise_equal(l.b.value(), b0) == matrices_only);
       // Decay pulls every weight towards 0.
       for (std::size_t i = 0; i < w0.size(); ++i) CHECK(std::abs(l.w.value().data()[i]) < std::abs(w0.data()[i]));
+    }
+  }
+}
+
+TEST_CASE("a parameter with decays() false is never decayed, whatever the options; its gradient still moves it") {
+  for (bool matrices_only : {true, false}) {
+    for (const auto& [name, make] : all_optimizers<double>(matrices_only, 0.1)) {
+      CAPTURE(name);
+      CAPTURE(matrices_only);
+      Layer<double> l;
+      l.w.set_decays(false);  // a matrix that is not a weight (a prior's pseudo-inputs)
+      CHECK(l.b.decays());
+      const Array<double> w0 = l.w.value(), b0 = l.b.value();
+      auto opt = make(l.params());
+      for (int s = 0; s < 3; ++s) {
+        l.w.zero_grad();
+        l.b.zero_grad();
+        opt->step();
+      }
+      CHECK(bitwise_equal(l.w.value(), w0));
+      CHECK(bitwise_equal(l.b.value(), b0) == matrices_only);
+      set_noisy_grads(l, 0);
+      opt->step();
+      CHECK_FALSE(bitwise_equal(l.w.value(), w0));
     }
   }
 }
