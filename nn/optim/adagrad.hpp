@@ -17,7 +17,7 @@ struct AdagradOptions {
   double weight_decay = 0;               // λ ≥ 0 (L2 penalty added to the gradient)
   double initial_accumulator_value = 0;  // s₀ ≥ 0 (the AEVB experiments start from 0.01)
   double eps = 1e-10;                    // ε ≥ 0
-  bool decay_matrices_only = false;      // apply λ only to parameters with dim ≥ 2; never to !p.decays()
+  bool decay_matrices_only = false;      // λ only for dim ≥ 2; never for !p.decays()
 };
 
 /// Adagrad: per-coordinate step sizes from the sum of squared gradients. Duchi, Hazan & Singer,

@@ -18,7 +18,7 @@ struct AdamOptions {
   double eps = 1e-8;                 // ε ≥ 0
   double weight_decay = 0;           // λ ≥ 0: L2 penalty added to the gradient
   bool amsgrad = false;              // use the running maximum of v (Reddi et al. 2018)
-  bool decay_matrices_only = false;  // apply λ only to parameters with dim ≥ 2; never to !p.decays()
+  bool decay_matrices_only = false;  // λ only for dim ≥ 2; never for !p.decays()
 };
 
 /// Options of AdamW: Adam's, but the weight decay is decoupled and defaults to 1e-2 (torch.optim.AdamW).

@@ -19,7 +19,7 @@ struct RmspropOptions {
   double weight_decay = 0;           // λ ≥ 0: L2 penalty added to the gradient
   double momentum = 0;               // μ ≥ 0
   bool centered = false;             // divide by an estimate of the variance instead of the raw moment
-  bool decay_matrices_only = false;  // apply λ only to parameters with dim ≥ 2; never to !p.decays()
+  bool decay_matrices_only = false;  // λ only for dim ≥ 2; never for !p.decays()
 };
 
 /// RMSprop: divide the gradient by a running root mean square of recent gradients. Hinton, Srivastava &

@@ -17,7 +17,7 @@ struct SgdOptions {
   double dampening = 0;              // τ: the momentum buffer takes (1 − τ) of each new gradient
   double weight_decay = 0;           // λ ≥ 0: L2 penalty (λ/2)‖θ‖² added to the objective
   bool nesterov = false;             // needs μ > 0 and τ = 0
-  bool decay_matrices_only = false;  // apply λ only to parameters with dim ≥ 2 (weights, not biases); never to !p.decays()
+  bool decay_matrices_only = false;  // λ only for dim ≥ 2 (weights, not biases); never for !p.decays()
 };
 
 /// Stochastic gradient descent, as documented for torch.optim.SGD (Sutskever et al. 2013 for Nesterov).
