@@ -2,7 +2,8 @@
 # (autodiff/version.hpp), from VERSION and the git commit of SRC. Run at every build (CMakeLists.txt's
 # tapir_build_commit target), so the commit is never the one of an older configure; OUT is rewritten only
 # when its text changes, so an unchanged commit rebuilds nothing.
-#   cmake -DSRC=<source dir> -DOUT=<file.cpp> -DVERSION=<x.y.z> -P cmake/build_commit.cmake
+#   cmake -DSRC=<source dir> -DOUT=<file.cpp> -DVERSION=<x.y.z> [-DWARN=ON] -P cmake/build_commit.cmake
+# WARN (configure time only): say so when SRC is a git checkout whose commit cannot be read.
 set(commit unknown)
 # Only tapir's own checkout: a copy inside another project's repository must not name that repository's commit.
 if(EXISTS "${SRC}/.git")
@@ -12,11 +13,20 @@ if(EXISTS "${SRC}/.git")
                     OUTPUT_VARIABLE head RESULT_VARIABLE failed OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
     if(NOT failed AND head)
       set(commit "${head}")
-      execute_process(COMMAND "${GIT_EXECUTABLE}" -C "${SRC}" status --porcelain --untracked-files=no
+      # Changes to what the library and the command are built from, new source files included (the build
+      # globs them); without taking the index's lock, so a build never collides with the user's git.
+      execute_process(COMMAND "${GIT_EXECUTABLE}" --no-optional-locks -C "${SRC}" status --porcelain
+                              --untracked-files=normal -- autodiff nn models cmake CMakeLists.txt
                       OUTPUT_VARIABLE changes RESULT_VARIABLE failed ERROR_QUIET)
-      if(NOT failed AND changes)
+      if(failed)
+        string(APPEND commit "-dirty?")  # the commit is known, whether the tree matches it is not
+      elseif(changes)
         string(APPEND commit "-dirty")
       endif()
+    elseif(WARN)
+      message(WARNING "tapir: '${SRC}' is a git checkout but `git rev-parse HEAD` failed there (git too old, or "
+                      "the repository refused as of dubious ownership: git config --global --add safe.directory "
+                      "'${SRC}'); tapir --version and the runs' records will name the commit 'unknown'")
     endif()
   endif()
 endif()

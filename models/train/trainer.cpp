@@ -181,13 +181,19 @@ void Trainer::restore() {
   best_ = best;
   saved_samples_ = samples_;
   config_written_ = fs::exists(path_in(dir_, kConfig));
-  started_by_ = nlohmann::json();
-  if (config_written_) try {
+  // Who started the run: config.json's "tapir" (null: it has none, a run of tapir before the stamp); without
+  // a readable config.json (a program of the user's killed between the first checkpoint and config.json), the
+  // code that wrote this checkpoint, which then also started the run; failing that, this code.
+  started_by_.reset();
+  try {
+    if (config_written_) {
       const auto config = nlohmann::json::parse(std::ifstream(path_in(dir_, kConfig)));
-      if (config.is_object() && config.contains("tapir")) started_by_ = config["tapir"];
-    } catch (const nlohmann::json::exception&) {
-      // the run's configuration was read before this (load_vae_run_config); nothing to keep
+      if (config.is_object()) started_by_ = config.contains("tapir") ? config["tapir"] : nlohmann::json();
     }
+  } catch (const nlohmann::json::exception&) {
+    // unreadable: as if missing (the run's configuration itself was read before, by the caller)
+  }
+  if (!started_by_ && info.config.is_object() && info.config.contains("tapir")) started_by_ = info.config["tapir"];
   method_->restore(dir_, samples_);  // the companion files written with this checkpoint
   if (fs::exists(path_in(dir_, kCurve))) {
     curve_ = read_curve(path_in(dir_, kCurve));

@@ -721,8 +721,14 @@ TEST_CASE("a run names its code: config.json the tapir that started it, each che
     return nlohmann::json::parse(meta.at("config"));
   };
   const std::string now = version_string();
-  CHECK(now.rfind(fmt::format("tapir {} (", version()), 0) == 0);
-  CHECK(std::string(build_commit()).size() > 0);
+  CHECK(now == fmt::format("tapir {} ({})", version(), build_commit()));
+  CHECK(std::string(version()) == "0.1.0");  // CMakeLists.txt's project(VERSION), as the README shows it
+  // "unknown", or 12 hexadecimal digits with an optional "-dirty" / "-dirty?"
+  const std::string commit = build_commit();
+  const std::string hex = commit.substr(0, 12);
+  const std::string rest = commit.size() > 12 ? commit.substr(12) : "";
+  CHECK((commit == "unknown" || (hex.size() == 12 && hex.find_first_not_of("0123456789abcdef") == std::string::npos &&
+                                 (rest.empty() || rest == "-dirty" || rest == "-dirty?"))));
   CHECK(read_json(tmp / "run/config.json").at("tapir") == now);
   CHECK(checkpoint_config().at("tapir") == now);
 
