@@ -25,7 +25,7 @@ if(EXISTS "${SRC}/.git")
       endif()
     elseif(WARN)
       message(WARNING "tapir: '${SRC}' is a git checkout but `git rev-parse HEAD` failed there (git too old, or "
-                      "the repository refused as of dubious ownership: git config --global --add safe.directory "
+                      "git refused the repository for dubious ownership: git config --global --add safe.directory "
                       "'${SRC}'); tapir --version and the runs' records will name the commit 'unknown'")
     endif()
   endif()

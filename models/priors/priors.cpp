@@ -74,9 +74,9 @@ std::string VampPrior<T>::name() const {
 
 template <class T>
 std::unique_ptr<dist::Distribution<T>> VampPrior<T>::distribution(Tape<T>& tape) const {
-  const Var<T> u = clamp(tape.param(*pseudo_inputs_), T(0), T(1));               // hardtanh into the data's range
-  const dist::Independent<T> q_u = encoder_(u);                                  // q_φ(z|u_k), batch (K,)
-  const dist::Categorical<T> uniform(tape.constant(Array<T>(Shape{k_}, T(0))));  // π_k = 1/K
+  const Var<T> u = clamp(tape.param(*pseudo_inputs_), T(0), T(1));  // hardtanh into the data's range
+  const dist::Independent<T> q_u = encoder_(u);                     // q_φ(z|u_k), batch (K,)
+  const dist::Categorical<T> uniform(tape.full({k_}, T(0)));        // π_k = 1/K
   return std::make_unique<dist::MixtureSameFamily<T>>(uniform, q_u);
 }
 

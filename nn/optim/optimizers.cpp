@@ -39,7 +39,8 @@ void require_nonnegative(const char* optimizer, const char* option, double value
     throw Error(fmt::format("{}: option {} must be a finite number ≥ 0, got {}", optimizer, option, value));
 }
 
-/// λ for this parameter: 0 for vectors and scalars when the decay is limited to matrices.
+/// λ for this parameter: 0 for one that opted out (Parameter::decays), and for vectors and scalars when
+/// the decay is limited to matrices.
 template <class T>
 T decay_for(const Parameter<T>& p, double weight_decay, bool matrices_only) {
   return (!p.decays() || (matrices_only && p.value().dimension() < 2)) ? T(0) : static_cast<T>(weight_decay);
