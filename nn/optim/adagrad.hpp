@@ -17,7 +17,7 @@ struct AdagradOptions {
   double weight_decay = 0;               // λ ≥ 0 (L2 penalty added to the gradient)
   double initial_accumulator_value = 0;  // s₀ ≥ 0 (the AEVB experiments start from 0.01)
   double eps = 1e-10;                    // ε ≥ 0
-  bool decay_matrices_only = false;      // λ only for dim ≥ 2; never for !p.decays()
+  bool decay_matrices_only = false;  // λ only for dim ≥ 2 (a ParamGroup's own λ overrides); never for !p.decays()
 };
 
 /// Adagrad: per-coordinate step sizes from the sum of squared gradients. Duchi, Hazan & Singer,
@@ -36,7 +36,8 @@ class Adagrad : public Optimizer<T> {
   using StateDict = typename Optimizer<T>::StateDict;
 
   /// Throws tapir::Error naming the option and its value when an option is invalid.
-  explicit Adagrad(std::vector<Parameter<T>*> params, const AdagradOptions& options = {});
+  /// `params`: a list of parameters, or param groups (ParamGroup) with their own lr_scale and weight_decay.
+  explicit Adagrad(ParamGroups<T> params, const AdagradOptions& options = {});
 
   /// One update of every trainable parameter from its gradient, by the equations above.
   void step() override;

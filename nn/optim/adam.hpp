@@ -18,7 +18,7 @@ struct AdamOptions {
   double eps = 1e-8;                 // ε ≥ 0
   double weight_decay = 0;           // λ ≥ 0: L2 penalty added to the gradient
   bool amsgrad = false;              // use the running maximum of v (Reddi et al. 2018)
-  bool decay_matrices_only = false;  // λ only for dim ≥ 2; never for !p.decays()
+  bool decay_matrices_only = false;  // λ only for dim ≥ 2 (a ParamGroup's own λ overrides); never for !p.decays()
 };
 
 /// Options of AdamW: Adam's, but the weight decay is decoupled and defaults to 1e-2 (torch.optim.AdamW).
@@ -51,7 +51,8 @@ class Adam : public Optimizer<T> {
   using StateDict = typename Optimizer<T>::StateDict;
 
   /// Throws tapir::Error naming the option and its value when an option is invalid.
-  explicit Adam(std::vector<Parameter<T>*> params, const AdamOptions& options = {});
+  /// `params`: a list of parameters, or param groups (ParamGroup) with their own lr_scale and weight_decay.
+  explicit Adam(ParamGroups<T> params, const AdamOptions& options = {});
 
   /// One update of every trainable parameter from its gradient, by the equations above.
   void step() override;
@@ -66,7 +67,7 @@ class Adam : public Optimizer<T> {
 
  protected:
   /// decoupled: weight decay shrinks θ directly (AdamW) instead of entering the gradient (Adam).
-  Adam(std::vector<Parameter<T>*> params, const AdamOptions& options, bool decoupled);
+  Adam(ParamGroups<T> params, const AdamOptions& options, bool decoupled);
 
  private:
   AdamOptions options_;
@@ -88,7 +89,8 @@ template <class T>
 class AdamW : public Adam<T> {
  public:
   /// Throws tapir::Error naming the option and its value when an option is invalid.
-  explicit AdamW(std::vector<Parameter<T>*> params, const AdamWOptions& options = {});
+  /// `params`: a list of parameters, or param groups (ParamGroup) with their own lr_scale and weight_decay.
+  explicit AdamW(ParamGroups<T> params, const AdamWOptions& options = {});
 };
 
 }  // namespace tapir::optim

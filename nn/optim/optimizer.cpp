@@ -3,13 +3,52 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <map>
+
 namespace tapir::optim {
 
 template <class T>
-Optimizer<T>::Optimizer(std::vector<Parameter<T>*> params, double lr) : params_(std::move(params)), lr_(lr) {
-  for (std::size_t i = 0; i < params_.size(); ++i)
-    if (params_[i] == nullptr) throw Error(fmt::format("optimizer: parameter {} is a null pointer", i));
+Optimizer<T>::Optimizer(ParamGroups<T> params, double lr) : groups_(params.groups()), lr_(lr) {
   if (!(lr >= 0)) throw Error(fmt::format("optimizer: learning rate must be ≥ 0, got {}", lr));
+  std::map<const Parameter<T>*, std::size_t> seen;  // parameter → its index in params_
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const ParamGroup<T>& group = groups_[g];
+    if (!(group.lr_scale >= 0) || std::isinf(group.lr_scale))
+      throw Error(
+          fmt::format("optimizer: param group {}'s lr_scale must be a finite number ≥ 0, got {}", g, group.lr_scale));
+    if (group.weight_decay && (!(*group.weight_decay >= 0) || std::isinf(*group.weight_decay)))
+      throw Error(fmt::format("optimizer: param group {}'s weight_decay must be a finite number ≥ 0, got {}", g,
+                              *group.weight_decay));
+    for (Parameter<T>* p : group.params) {
+      const std::size_t i = params_.size();
+      if (p == nullptr)
+        throw Error(groups_.size() == 1
+                        ? fmt::format("optimizer: parameter {} is a null pointer", i)
+                        : fmt::format("optimizer: parameter {} (in param group {}) is a null pointer", i, g));
+      // A parameter listed twice would be updated twice per step (torch.optim refuses it too).
+      if (auto [it, fresh] = seen.emplace(p, i); !fresh)
+        throw Error(fmt::format("optimizer: parameter '{}' is listed twice (as parameter {} and {}{}); list each once",
+                                p->name(), it->second, i, groups_.size() == 1 ? "" : ", across param groups"));
+      params_.push_back(p);
+      group_of_.push_back(g);
+    }
+  }
+}
+
+template <class T>
+double Optimizer<T>::lr_of(std::size_t i) const {
+  const double lr = static_cast<T>(lr_);
+  const double scale = groups_[group_of_[i]].lr_scale;
+  return scale == 1 ? lr : lr * scale;
+}
+
+template <class T>
+T Optimizer<T>::weight_decay_of(std::size_t i, double weight_decay, bool matrices_only) const {
+  const Parameter<T>& p = *params_[i];
+  if (!p.decays()) return T(0);
+  if (const auto& own = groups_[group_of_[i]].weight_decay) return static_cast<T>(*own);
+  return matrices_only && p.value().dimension() < 2 ? T(0) : static_cast<T>(weight_decay);
 }
 
 template <class T>

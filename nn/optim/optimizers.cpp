@@ -4,7 +4,8 @@
 // generic lambda of the gradient expression g, called with either ∇f(θ) or the lazy ∇f(θ) + λθ, so the
 // weight-decayed gradient is never materialised and p.grad() is never modified. Scalar factors are
 // computed in double from the learning rate rounded to T (so an lr restored from a T-precision state
-// dict gives the same bits), then rounded to T; the arrays are updated in T with xt::noalias.
+// dict gives the same bits) and the parameter's group factor (Optimizer::lr_of), then rounded to T; the arrays are
+// updated in T with xt::noalias.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -37,13 +38,6 @@ void require_in(const char* optimizer, const char* option, double value, double 
 void require_nonnegative(const char* optimizer, const char* option, double value) {
   if (!(value >= 0) || std::isinf(value))
     throw Error(fmt::format("{}: option {} must be a finite number ≥ 0, got {}", optimizer, option, value));
-}
-
-/// λ for this parameter: 0 for one that opted out (Parameter::decays), and for vectors and scalars when
-/// the decay is limited to matrices.
-template <class T>
-T decay_for(const Parameter<T>& p, double weight_decay, bool matrices_only) {
-  return (!p.decays() || (matrices_only && p.value().dimension() < 2)) ? T(0) : static_cast<T>(weight_decay);
 }
 
 /// One zero array of each parameter's shape.
@@ -106,7 +100,7 @@ SgdOptions checked(const SgdOptions& o) {
 }  // namespace
 
 template <class T>
-Sgd<T>::Sgd(std::vector<Parameter<T>*> params, const SgdOptions& options)
+Sgd<T>::Sgd(ParamGroups<T> params, const SgdOptions& options)
     : Optimizer<T>(std::move(params), checked(options).lr), options_(options) {
   if (options_.momentum != 0) momentum_buffer_ = zeros_like(this->params_);
 }
@@ -114,7 +108,6 @@ Sgd<T>::Sgd(std::vector<Parameter<T>*> params, const SgdOptions& options)
 template <class T>
 void Sgd<T>::step() {
   const long t = ++this->steps_;
-  const T lr = static_cast<T>(this->lr_);                          // γ
   const T mu = static_cast<T>(options_.momentum);                  // μ
   const T one_minus_tau = static_cast<T>(1 - options_.dampening);  // 1 − τ
   for (std::size_t i = 0; i < this->params_.size(); ++i) {
@@ -122,6 +115,7 @@ void Sgd<T>::step() {
     if (!p.requires_grad()) continue;
     Array<T>& theta = p.value();
     const Array<T>& grad = p.grad();
+    const T lr = static_cast<T>(this->lr_of(i));  // γ
     auto update = [&](const auto& g) {
       if (options_.momentum == 0) {
         xt::noalias(theta) = theta - lr * g;  // θ ← θ − γ g
@@ -138,7 +132,7 @@ void Sgd<T>::step() {
       else
         xt::noalias(theta) = theta - lr * b;  // θ ← θ − γ b
     };
-    const T lambda = decay_for(p, options_.weight_decay, options_.decay_matrices_only);
+    const T lambda = this->weight_decay_of(i, options_.weight_decay, options_.decay_matrices_only);
     if (lambda != 0)
       update(grad + lambda * theta);  // g = ∇f(θ) + λ θ
     else
@@ -179,7 +173,7 @@ AdagradOptions checked(const AdagradOptions& o) {
 }  // namespace
 
 template <class T>
-Adagrad<T>::Adagrad(std::vector<Parameter<T>*> params, const AdagradOptions& options)
+Adagrad<T>::Adagrad(ParamGroups<T> params, const AdagradOptions& options)
     : Optimizer<T>(std::move(params), checked(options).lr), options_(options) {
   sum_ = zeros_like(this->params_, static_cast<T>(options_.initial_accumulator_value));
 }
@@ -187,12 +181,12 @@ Adagrad<T>::Adagrad(std::vector<Parameter<T>*> params, const AdagradOptions& opt
 template <class T>
 void Adagrad<T>::step() {
   const long t = ++this->steps_;
-  const double lr = static_cast<T>(this->lr_);                                              // γ, rounded to T
-  const T clr = static_cast<T>(lr / (1 + static_cast<double>(t - 1) * options_.lr_decay));  // γ̃
+  const double decay = 1 + static_cast<double>(t - 1) * options_.lr_decay;  // 1 + (t − 1) η
   const T eps = static_cast<T>(options_.eps);
   for (std::size_t i = 0; i < this->params_.size(); ++i) {
     Parameter<T>& p = *this->params_[i];
     if (!p.requires_grad()) continue;
+    const T clr = static_cast<T>(this->lr_of(i) / decay);  // γ̃ = γ / (1 + (t − 1) η)
     Array<T>& theta = p.value();
     const Array<T>& grad = p.grad();
     Array<T>& s = sum_[i];
@@ -200,7 +194,7 @@ void Adagrad<T>::step() {
     // One pass over θ, ∇ and s (the hot loop of every AEVB step: 0.8 M parameters in the paper's MNIST
     // model) in SIMD batches (std::sqrt's errno keeps the compiler from vectorising a plain loop), the
     // same operations in the same order as the equations: the same bits as xtensor's two passes.
-    const T lambda = decay_for(p, options_.weight_decay, options_.decay_matrices_only);
+    const T lambda = this->weight_decay_of(i, options_.weight_decay, options_.decay_matrices_only);
     T* th = theta.data();
     T* acc = s.data();
     const T* gr = grad.data();
@@ -270,11 +264,10 @@ AdamOptions as_adam(const AdamWOptions& o) {
 }  // namespace
 
 template <class T>
-Adam<T>::Adam(std::vector<Parameter<T>*> params, const AdamOptions& options)
-    : Adam(std::move(params), options, false) {}
+Adam<T>::Adam(ParamGroups<T> params, const AdamOptions& options) : Adam(std::move(params), options, false) {}
 
 template <class T>
-Adam<T>::Adam(std::vector<Parameter<T>*> params, const AdamOptions& options, bool decoupled)
+Adam<T>::Adam(ParamGroups<T> params, const AdamOptions& options, bool decoupled)
     : Optimizer<T>(std::move(params), checked(options, decoupled ? "adamw" : "adam").lr),
       options_(options),
       decoupled_(decoupled) {
@@ -286,13 +279,11 @@ Adam<T>::Adam(std::vector<Parameter<T>*> params, const AdamOptions& options, boo
 template <class T>
 void Adam<T>::step() {
   const long t = ++this->steps_;
-  const double lr = static_cast<T>(this->lr_);  // γ, rounded to T
   const double beta1 = options_.beta1, beta2 = options_.beta2;
   const T b1 = static_cast<T>(beta1), one_minus_b1 = static_cast<T>(1 - beta1);
   const T b2 = static_cast<T>(beta2), one_minus_b2 = static_cast<T>(1 - beta2);
   const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(t));  // 1 − β₁ᵗ
   const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(t));  // 1 − β₂ᵗ
-  const T step_size = static_cast<T>(lr / bias_correction1);                    // γ / (1 − β₁ᵗ)
   const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2));  // √(1 − β₂ᵗ)
   const T eps = static_cast<T>(options_.eps);
   const char* opt = name();
@@ -304,7 +295,9 @@ void Adam<T>::step() {
     Array<T>& m = exp_avg_[i];
     Array<T>& v = exp_avg_sq_[i];
     check_shape(opt, i, p, m);
-    const T lambda = decay_for(p, options_.weight_decay, options_.decay_matrices_only);
+    const double lr = this->lr_of(i);                           // γ
+    const T step_size = static_cast<T>(lr / bias_correction1);  // γ / (1 − β₁ᵗ)
+    const T lambda = this->weight_decay_of(i, options_.weight_decay, options_.decay_matrices_only);
     if (decoupled_ && lambda != 0) {
       const T shrink = static_cast<T>(1 - lr * static_cast<double>(lambda));
       xt::noalias(theta) = theta * shrink;  // AdamW: θ ← θ − γ λ θ
@@ -353,7 +346,7 @@ void Adam<T>::load_state_dict(const StateDict& state) {
 }
 
 template <class T>
-AdamW<T>::AdamW(std::vector<Parameter<T>*> params, const AdamWOptions& options)
+AdamW<T>::AdamW(ParamGroups<T> params, const AdamWOptions& options)
     : Adam<T>(std::move(params), as_adam(options), true) {}
 
 // ---------------------------------------------------------------------------------------------------
@@ -371,7 +364,7 @@ RmspropOptions checked(const RmspropOptions& o) {
 }  // namespace
 
 template <class T>
-Rmsprop<T>::Rmsprop(std::vector<Parameter<T>*> params, const RmspropOptions& options)
+Rmsprop<T>::Rmsprop(ParamGroups<T> params, const RmspropOptions& options)
     : Optimizer<T>(std::move(params), checked(options).lr), options_(options) {
   square_avg_ = zeros_like(this->params_);
   if (options_.centered) grad_avg_ = zeros_like(this->params_);
@@ -381,7 +374,6 @@ Rmsprop<T>::Rmsprop(std::vector<Parameter<T>*> params, const RmspropOptions& opt
 template <class T>
 void Rmsprop<T>::step() {
   ++this->steps_;
-  const T lr = static_cast<T>(this->lr_);  // γ
   const T alpha = static_cast<T>(options_.alpha), one_minus_alpha = static_cast<T>(1 - options_.alpha);
   const T eps = static_cast<T>(options_.eps);
   const T mu = static_cast<T>(options_.momentum);
@@ -392,6 +384,7 @@ void Rmsprop<T>::step() {
     const Array<T>& grad = p.grad();
     Array<T>& v = square_avg_[i];
     check_shape("rmsprop", i, p, v);
+    const T lr = static_cast<T>(this->lr_of(i));  // γ
     // The last two lines of the update, for a denominator expression d.
     auto apply = [&](const auto& g, const auto& d) {
       if (options_.momentum > 0) {
@@ -412,7 +405,7 @@ void Rmsprop<T>::step() {
         apply(g, xt::sqrt(v) + eps);  // d = √v + ε
       }
     };
-    const T lambda = decay_for(p, options_.weight_decay, options_.decay_matrices_only);
+    const T lambda = this->weight_decay_of(i, options_.weight_decay, options_.decay_matrices_only);
     if (lambda != 0)
       update(grad + lambda * theta);  // g = ∇f(θ) + λ θ
     else

@@ -19,7 +19,7 @@ struct RmspropOptions {
   double weight_decay = 0;           // λ ≥ 0: L2 penalty added to the gradient
   double momentum = 0;               // μ ≥ 0
   bool centered = false;             // divide by an estimate of the variance instead of the raw moment
-  bool decay_matrices_only = false;  // λ only for dim ≥ 2; never for !p.decays()
+  bool decay_matrices_only = false;  // λ only for dim ≥ 2 (a ParamGroup's own λ overrides); never for !p.decays()
 };
 
 /// RMSprop: divide the gradient by a running root mean square of recent gradients. Hinton, Srivastava &
@@ -42,7 +42,8 @@ class Rmsprop : public Optimizer<T> {
   using StateDict = typename Optimizer<T>::StateDict;
 
   /// Throws tapir::Error naming the option and its value when an option is invalid.
-  explicit Rmsprop(std::vector<Parameter<T>*> params, const RmspropOptions& options = {});
+  /// `params`: a list of parameters, or param groups (ParamGroup) with their own lr_scale and weight_decay.
+  explicit Rmsprop(ParamGroups<T> params, const RmspropOptions& options = {});
 
   /// One update of every trainable parameter from its gradient, by the equations above.
   void step() override;

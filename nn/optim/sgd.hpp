@@ -39,7 +39,8 @@ class Sgd : public Optimizer<T> {
   using StateDict = typename Optimizer<T>::StateDict;
 
   /// Throws tapir::Error naming the option and its value when an option is invalid.
-  explicit Sgd(std::vector<Parameter<T>*> params, const SgdOptions& options = {});
+  /// `params`: a list of parameters, or param groups (ParamGroup) with their own lr_scale and weight_decay.
+  explicit Sgd(ParamGroups<T> params, const SgdOptions& options = {});
 
   /// One update of every trainable parameter from its gradient, by the equations above.
   void step() override;

@@ -1,6 +1,7 @@
 // All optimizers together: convergence on a quadratic and on Rosenbrock (through the tape), bitwise
 // resume from state_dict, weight decay limited to matrices and to parameters that decay, frozen parameters,
-// state-dict errors.
+// state-dict errors, param groups.
+#include <cmath>
 #include <functional>
 #include <memory>
 
@@ -14,53 +15,67 @@ namespace {
 
 template <class T>
 using Factory = std::function<std::unique_ptr<Optimizer<T>>(std::vector<Parameter<T>*>)>;
-
-/// One configuration of every optimizer, with every option that carries state switched on.
 template <class T>
-std::vector<std::pair<std::string, Factory<T>>> all_optimizers(bool matrices_only = false, double wd = 0.05) {
-  std::vector<std::pair<std::string, Factory<T>>> out;
-  out.emplace_back("sgd", [=](std::vector<Parameter<T>*> ps) {
+using GroupFactory = std::function<std::unique_ptr<Optimizer<T>>(ParamGroups<T>)>;
+
+/// One configuration of every optimizer, with every option that carries state switched on, built from
+/// param groups; its learning rate is `lr_factor` times the configuration's.
+template <class T>
+std::vector<std::pair<std::string, GroupFactory<T>>> all_grouped(bool matrices_only = false, double wd = 0.05,
+                                                                 double lr_factor = 1) {
+  std::vector<std::pair<std::string, GroupFactory<T>>> out;
+  out.reserve(5);
+  out.emplace_back("sgd", [=](ParamGroups<T> ps) {
     SgdOptions o;
-    o.lr = 0.05;
+    o.lr = 0.05 * lr_factor;
     o.momentum = 0.9;
     o.nesterov = true;
     o.weight_decay = wd;
     o.decay_matrices_only = matrices_only;
     return std::make_unique<Sgd<T>>(ps, o);
   });
-  out.emplace_back("adagrad", [=](std::vector<Parameter<T>*> ps) {
+  out.emplace_back("adagrad", [=](ParamGroups<T> ps) {
     AdagradOptions o;
-    o.lr = 0.3;
+    o.lr = 0.3 * lr_factor;
     o.lr_decay = 0.01;
     o.initial_accumulator_value = 0.01;
     o.weight_decay = wd;
     o.decay_matrices_only = matrices_only;
     return std::make_unique<Adagrad<T>>(ps, o);
   });
-  out.emplace_back("adam", [=](std::vector<Parameter<T>*> ps) {
+  out.emplace_back("adam", [=](ParamGroups<T> ps) {
     AdamOptions o;
-    o.lr = 0.05;
+    o.lr = 0.05 * lr_factor;
     o.amsgrad = true;
     o.weight_decay = wd;
     o.decay_matrices_only = matrices_only;
     return std::make_unique<Adam<T>>(ps, o);
   });
-  out.emplace_back("adamw", [=](std::vector<Parameter<T>*> ps) {
+  out.emplace_back("adamw", [=](ParamGroups<T> ps) {
     AdamWOptions o;
-    o.lr = 0.05;
+    o.lr = 0.05 * lr_factor;
     o.weight_decay = wd;
     o.decay_matrices_only = matrices_only;
     return std::make_unique<AdamW<T>>(ps, o);
   });
-  out.emplace_back("rmsprop", [=](std::vector<Parameter<T>*> ps) {
+  out.emplace_back("rmsprop", [=](ParamGroups<T> ps) {
     RmspropOptions o;
-    o.lr = 0.01;
+    o.lr = 0.01 * lr_factor;
     o.centered = true;
     o.momentum = 0.5;
     o.weight_decay = wd;
     o.decay_matrices_only = matrices_only;
     return std::make_unique<Rmsprop<T>>(ps, o);
   });
+  return out;
+}
+
+/// all_grouped, each built from one list of parameters (one group).
+template <class T>
+std::vector<std::pair<std::string, Factory<T>>> all_optimizers(bool matrices_only = false, double wd = 0.05) {
+  std::vector<std::pair<std::string, Factory<T>>> out;
+  for (auto& [name, make] : all_grouped<T>(matrices_only, wd))
+    out.emplace_back(name, [make = make](std::vector<Parameter<T>*> ps) { return make(std::move(ps)); });
   return out;
 }
 
@@ -314,4 +329,109 @@ TEST_CASE("the step count survives a float state dict exactly beyond 2^24 steps"
   adam.load_state_dict(state);
   CHECK(adam.steps() == big);
   CHECK(adam.state_dict().at("step") == state.at("step"));
+}
+
+namespace {
+
+/// Runs `steps` noisy steps of `opts` (each stepped in turn) on the layer.
+template <class T>
+void run_steps(Layer<T>& l, const std::vector<Optimizer<T>*>& opts, int steps,
+               std::vector<LrScheduler<T>*> scheds = {}) {
+  for (int s = 0; s < steps; ++s) {
+    set_noisy_grads(l, s);
+    for (Optimizer<T>* o : opts) o->step();
+    for (LrScheduler<T>* sc : scheds) sc->step();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a param group's lr_scale gives the steps of an optimizer at lr x lr_scale, bit for bit") {
+  for (double scale : {0.25, 0.0}) {
+    const auto grouped = all_grouped<double>(false, 0.05);
+    const auto scaled = all_grouped<double>(false, 0.05, scale);
+    for (std::size_t k = 0; k < grouped.size(); ++k) {
+      const std::string& name = grouped[k].first;
+      CAPTURE(name);
+      CAPTURE(scale);
+      Layer<double> a, b;
+      const Array<double> b0 = a.b.value();
+      auto one = grouped[k].second({{{&a.w}}, {{&a.b}, scale}});  // w at lr, b at lr × scale
+      CHECK(one->parameters() == std::vector<Parameter<double>*>{&a.w, &a.b});
+      REQUIRE(one->param_groups().size() == 2);
+      CHECK(one->param_groups()[1].lr_scale == scale);
+      auto w_opt = grouped[k].second({&b.w});
+      auto b_opt = scaled[k].second({&b.b});
+      run_steps(a, {one.get()}, 6);
+      run_steps(b, {w_opt.get(), b_opt.get()}, 6);
+      CHECK(bitwise_equal(a.w.value(), b.w.value()));
+      CHECK(bitwise_equal(a.b.value(), b.b.value()));
+      CHECK(bitwise_equal(a.b.value(), b0) == (scale == 0));  // lr_scale 0 freezes the group
+    }
+  }
+}
+
+TEST_CASE("a schedule moves every param group's learning rate alike") {
+  for (std::size_t k = 0; k < all_grouped<double>().size(); ++k) {
+    const auto grouped = all_grouped<double>();
+    const auto scaled = all_grouped<double>(false, 0.05, 0.5);
+    CAPTURE(grouped[k].first);
+    Layer<double> a, b;
+    auto one = grouped[k].second({{{&a.w}}, {{&a.b}, 0.5}});
+    ExponentialLR<double> sched(*one, 0.8);
+    auto w_opt = grouped[k].second({&b.w});
+    auto b_opt = scaled[k].second({&b.b});
+    ExponentialLR<double> w_sched(*w_opt, 0.8), b_sched(*b_opt, 0.8);
+    run_steps(a, {one.get()}, 5, {&sched});
+    run_steps(b, {w_opt.get(), b_opt.get()}, 5, {&w_sched, &b_sched});
+    CHECK(bitwise_equal(a.w.value(), b.w.value()));
+    CHECK(bitwise_equal(a.b.value(), b.b.value()));
+  }
+}
+
+TEST_CASE("a param group's weight_decay replaces the optimizer's and decay_matrices_only, never decays() false") {
+  for (bool opted_out : {false, true}) {
+    const auto none = all_grouped<double>(true, 0.0);  // no decay, and matrices only
+    const auto own = all_grouped<double>(false, 0.1);  // λ = 0.1 on every parameter
+    for (std::size_t k = 0; k < none.size(); ++k) {
+      CAPTURE(none[k].first);
+      CAPTURE(opted_out);
+      Layer<double> a, b;
+      a.b.set_decays(!opted_out);
+      b.b.set_decays(!opted_out);
+      // The bias (a vector) in a group of its own with λ = 0.1, the weights with the optimizer's λ = 0.
+      auto one = none[k].second({{{&a.w}}, {{&a.b}, 1.0, 0.1}});
+      auto w_opt = none[k].second({&b.w});
+      auto b_opt = (opted_out ? none : own)[k].second({&b.b});
+      run_steps(a, {one.get()}, 6);
+      run_steps(b, {w_opt.get(), b_opt.get()}, 6);
+      CHECK(bitwise_equal(a.w.value(), b.w.value()));
+      CHECK(bitwise_equal(a.b.value(), b.b.value()));
+    }
+  }
+}
+
+TEST_CASE("an optimizer with param groups resumes bitwise exactly") {
+  for (const auto& [name, make] : all_grouped<double>(true)) {
+    const GroupFactory<double> grouped = make;
+    const Factory<double> two_groups = [grouped](std::vector<Parameter<double>*> ps) {
+      return grouped({{{ps[0]}, 0.5}, {{ps[1]}, 2.0, 0.3}});
+    };
+    check_resume<double>(name + " with groups", two_groups, true);
+    check_resume<double>(name + " with groups", two_groups, false);
+  }
+}
+
+TEST_CASE("param groups: a parameter listed twice, a null parameter and invalid group options are refused") {
+  Layer<double> l;
+  check_throws_with([&] { Adam<double>({&l.w, &l.b, &l.w}); }, {"'w'", "twice", "parameter 0 and 2"});
+  check_throws_with([&] { Sgd<double>({{{&l.w}}, {{&l.b, &l.w}}}); }, {"'w'", "twice", "across param groups"});
+  check_throws_with([&] { Rmsprop<double>({{{&l.w}}, {{nullptr}}}); }, {"parameter 1", "param group 1", "null"});
+  check_throws_with([&] { Adagrad<double>({{{&l.w}}, {{&l.b}, -0.5}}); }, {"param group 1", "lr_scale", "-0.5"});
+  check_throws_with([&] { AdamW<double>({{{&l.w}, std::nan("")}}); }, {"param group 0", "lr_scale", "nan"});
+  check_throws_with([&] { Adam<double>({{{&l.w}, 1.0, -1.0}}); }, {"param group 0", "weight_decay", "-1"});
+  check_throws_with([&] { Adam<double>({{{&l.w}, 1.0, HUGE_VAL}}); }, {"param group 0", "weight_decay", "inf"});
+  // An empty group is allowed (as an empty list is), and adds nothing.
+  Adam<double> opt({{{&l.w, &l.b}}, {{}}}, AdamOptions{});
+  CHECK(opt.parameters().size() == 2);
 }
