@@ -66,12 +66,14 @@ void save_checkpoint(const std::string& path, const Module<T>& model, const Chec
 using ParameterRename = std::function<std::string(const std::string&)>;
 
 /// Loads a checkpoint into `model` (and `optimizer`): every parameter must be present with the same
-/// dtype and shape, and no unknown tensor may be present. The metadata must match its CRC (format /2)
-/// and be valid: step a non-negative whole number in decimal digits (no sign, no hex), the generator
-/// state well-formed and not all zero, the optimizer state within its domains (lr finite and ≥ 0,
-/// the step pair whole, accumulators of squares ≥ 0 (+inf included: float overflow), no NaN). Errors name the file and
-/// the field. Nothing is changed unless all checks pass. `rename`, when given, is applied to every stored parameter
-/// name first (checkpoints written before a model's parameters were renamed).
+/// dtype and shape, and no unknown tensor may be present but the optimizer state ("optim.*"), which is
+/// loaded into `optimizer` when one is given and skipped otherwise (for evaluation and sampling). The
+/// metadata must match its CRC (format /2) and be valid: step a non-negative whole number in decimal
+/// digits (no sign, no hex), the generator state well-formed and not all zero, the optimizer state within
+/// its domains (lr finite and ≥ 0, the step pair whole, accumulators of squares ≥ 0 (+inf included: float
+/// overflow), no NaN). Errors name the file and the field. Nothing is changed unless all checks pass.
+/// `rename`, when given, is applied to every stored parameter name first (checkpoints written before a
+/// model's parameters were renamed).
 template <class T>
 CheckpointInfo load_checkpoint(const std::string& path, Module<T>& model, optim::Optimizer<T>* optimizer = nullptr,
                                const ParameterRename& rename = {});

@@ -140,8 +140,38 @@ bool Trainer::train(const ProgressFn& progress, const std::atomic<bool>* stop) {
 
 bool Trainer::resume(const ProgressFn& progress, const std::atomic<bool>* stop) {
   restore();
+  write_config();  // what the run is now: a new budget or data place (restore() refused anything else)
   return run(progress, stop);
 }
+
+namespace {
+/// Throws unless `current` (the resuming trainer's configuration) agrees with `recorded` (the one
+/// `checkpoint` was written with) on every key both hold, but the budget, the data's place and the code's
+/// stamp. A changed learning rate would otherwise be overridden silently by the optimizer state, and a
+/// changed model or method would train another run on these weights.
+void check_same_config(const std::string& checkpoint, const nlohmann::json& recorded, const nlohmann::json& current) {
+  if (!recorded.is_object() || !current.is_object()) return;
+  const auto differ = [&](const std::string& key, const nlohmann::json& was, const nlohmann::json& now) {
+    return Error(
+        fmt::format("'{}' was written with {} = {}, but this run is configured with {}: resume with the run's "
+                    "configuration (only the sample budget and the data's place may change), or start a new run",
+                    checkpoint, key, was.dump(), now.dump()));
+  };
+  for (auto part = recorded.begin(); part != recorded.end(); ++part) {
+    const auto now = current.find(part.key());
+    if (part.key() == "tapir" || now == current.end()) continue;
+    if (!part->is_object() || !now->is_object()) {
+      if (*now != *part) throw differ(part.key(), *part, *now);
+      continue;
+    }
+    for (auto kv = part->begin(); kv != part->end(); ++kv) {
+      if (part.key() == "train" && (kv.key() == "samples" || kv.key() == "data_dir")) continue;
+      const auto other = now->find(kv.key());
+      if (other != now->end() && *other != kv.value()) throw differ(part.key() + "." + kv.key(), kv.value(), *other);
+    }
+  }
+}
+}  // namespace
 
 void Trainer::restore() {
   lock();
@@ -149,6 +179,7 @@ void Trainer::restore() {
   if (!fs::exists(last)) throw Error(fmt::format("'{}' has no {} to resume from", dir_, kLast));
   const auto info = nn::load_checkpoint<float>(last, model_, &method_->optimizer(), rename_);
   if (!info.rng) throw Error(fmt::format("'{}' holds no generator state", last));
+  check_same_config(last, info.config, run_config_);
   const auto get = [&](const char* key) -> const std::string& {
     const auto it = info.extra.find(key);
     if (it == info.extra.end()) throw Error(fmt::format("'{}' lacks '{}'", last, key));

@@ -84,13 +84,16 @@ class Trainer {
   /// false then, true when the run reached its sample budget. When training fails before its first
   /// checkpoint, a directory train() created is removed again.
   bool train(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);
-  /// Continues from checkpoint_last: restore(), then run().
+  /// Continues from checkpoint_last: restore(), config.json rewritten (a new budget or data place), then
+  /// run().
   bool resume(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);
 
   /// The parts of train() and resume(), for callers that change the configuration between them.
   /// Each locks the run directory first unless the trainer already holds its lock. restore() checks
   /// the checkpoint's training position (epoch, position, seconds, best bound) and throws naming the
-  /// file and the field when one is malformed or disagrees with the step or the data.
+  /// file and the field when one is malformed or disagrees with the step or the data, or when the
+  /// trainer's configuration differs from the checkpoint's in anything but the sample budget and the
+  /// data's place (naming the key: a changed lr would otherwise be overridden by the optimizer state).
   void restore();
   void write_config();
   bool run(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <xtensor/xview.hpp>
 
@@ -321,7 +322,13 @@ TEST_CASE("the trainer runs a model and a method it has never seen, and resumes 
   };
   CHECK(train(tmp / "a", 1200, false));
   CHECK(train(tmp / "b", 800, false));
+  // A resume with another learning rate is refused, naming it (the optimizer state would override it).
+  tc.lr = 0.5;
+  test::check_throws_with([&] { train(tmp / "b", 1200, true); }, {"train.lr = 0.001", "0.5", "new run"});
+  tc.lr = 1e-3;
   CHECK(train(tmp / "b", 1200, true));
+  // config.json says what the run became: the new budget.
+  CHECK(nlohmann::json::parse(std::ifstream(tmp / "b/config.json"))["train"]["samples"] == 1200);
   const auto a = read_curve(tmp / "a/curve.csv"), b = read_curve(tmp / "b/curve.csv");
   REQUIRE(a.size() == 3);
   REQUIRE(b.size() == 3);
