@@ -105,7 +105,7 @@ VaeTrainConfig VaeTrainConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-void VaeTrainConfig::validate() const {
+void VaeTrainConfig::validate(bool named_dataset) const {
   const auto fail = [](const std::string& m) { throw Error(m); };
   if (method != "aevb" && method != "wake-sleep" && method != "mcem" && method != "avb")
     fail(fmt::format("method '{}': expected aevb, wake-sleep, mcem or avb", method));
@@ -116,13 +116,14 @@ void VaeTrainConfig::validate() const {
     fail(fmt::format("curve metric '{}': expected bound or ais", curve_metric));
   if ((method == "mcem" || curve_metric == "ais") && (ais_eval_size == 0 || ais_steps == 0 || ais_chains == 0))
     fail("an AIS curve needs positive ais_eval_size, ais_steps and ais_chains");
-  if (dataset != "mnist" && dataset != "fashion-mnist" && dataset != "frey" && dataset != "binarized-mnist")
+  if (named_dataset && dataset != "mnist" && dataset != "fashion-mnist" && dataset != "frey" &&
+      dataset != "binarized-mnist")
     fail(fmt::format("--dataset '{}': expected mnist, fashion-mnist, frey or binarized-mnist", dataset));
   if (frey_split != "random" && frey_split != "contiguous")
     fail(fmt::format("--frey-split '{}': expected random or contiguous", frey_split));
   if (binarize != "none" && binarize != "threshold" && binarize != "dynamic" && binarize != "static")
     fail(fmt::format("--binarize '{}': expected none, threshold or dynamic", binarize));
-  if ((binarize == "static") != (dataset == "binarized-mnist"))
+  if (named_dataset && (binarize == "static") != (dataset == "binarized-mnist"))
     fail(dataset == "binarized-mnist" ? "binarized-mnist is binarised already: use --binarize static"
                                       : "--binarize static is only for --dataset binarized-mnist");
   if (batch == 0) fail("--batch must be positive");

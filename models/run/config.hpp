@@ -42,8 +42,9 @@ struct VaeTrainConfig {
   nlohmann::json to_json() const;
   /// Reads what to_json wrote (missing keys keep their defaults); throws naming a bad key.
   static VaeTrainConfig from_json(const nlohmann::json& j);
-  /// Throws tapir::Error naming the first invalid value.
-  void validate() const;
+  /// Throws tapir::Error naming the first invalid value. `named_dataset` false: the data is the caller's
+  /// (Trainer's in-memory constructor), so `dataset` is only its name and --binarize static is allowed.
+  void validate(bool named_dataset = true) const;
 };
 
 struct VaeRunConfig {

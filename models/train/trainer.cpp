@@ -49,36 +49,66 @@ double beta_at(const VaeTrainConfig& c, long long samples) {
 
 }  // namespace
 
+namespace {
+/// config with `dataset` named after the caller's data when it names none.
+VaeTrainConfig named_after(VaeTrainConfig config, const data::Dataset& train) {
+  if (config.dataset.empty()) config.dataset = train.name.empty() ? "custom" : train.name;
+  return config;
+}
+
+/// The split of the data set `config` names, once the configuration is known to be valid.
+data::Dataset load_split(const VaeTrainConfig& config, data::Split split) {
+  config.validate();
+  return data::load_dataset(config.dataset, config.data_dir, split, config.frey_split);
+}
+}  // namespace
+
 Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model, std::string run_dir,
                  nlohmann::json run_config, const MethodFactory& method)
-    : config_(config),
+    : Trainer(config, model, std::move(run_dir), load_split(config, data::Split::train),
+              load_split(config, data::Split::test), std::move(run_config), method, true) {}
+
+Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model, std::string run_dir,
+                 data::Dataset train, data::Dataset test, nlohmann::json run_config, const MethodFactory& method)
+    : Trainer(config, model, std::move(run_dir), std::move(train), std::move(test), std::move(run_config), method,
+              false) {}
+
+Trainer::Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model, std::string run_dir,
+                 data::Dataset train, data::Dataset test, nlohmann::json run_config, const MethodFactory& method,
+                 bool named_dataset)
+    : config_(named_dataset ? config : named_after(config, train)),  // before train is moved from
       model_(model),
       dir_(std::move(run_dir)),
-      run_config_(run_config.is_null() ? nlohmann::json{{"model", model.name()}, {"train", config.to_json()}}
+      run_config_(run_config.is_null() ? nlohmann::json{{"model", model.name()}, {"train", config_.to_json()}}
                                        : std::move(run_config)),
-      train_(data::load_dataset(config.dataset, config.data_dir, data::Split::train, config.frey_split)),
-      test_(data::load_dataset(config.dataset, config.data_dir, data::Split::test, config.frey_split)),
-      rng_(config.seed + 1) {
-  config.validate();
+      train_(std::move(train)),
+      test_(std::move(test)),
+      rng_(config_.seed + 1) {
+  config_.validate(named_dataset);
+  if (train_.size() == 0 || test_.size() == 0)
+    throw Error(fmt::format("the {} data is empty", train_.size() == 0 ? "training" : "test"));
+  if (test_.dim() != train_.dim())
+    throw Error(
+        fmt::format("the test data's examples have {} values but the training data's {}", test_.dim(), train_.dim()));
   if (run_config_.is_object()) run_config_["tapir"] = version_string();  // which code: see trainer.hpp
   if (train_.dim() != model.x_dim())
     throw Error(
         fmt::format("{} images have {} pixels but the model's x_dim is {}", train_.name, train_.dim(), model.x_dim()));
-  if (config.train_size > 0 && config.train_size < train_.size())  // N_train of Figure 3
-    train_.truncate(config.train_size);
-  if (config.binarize == "threshold") {
+  if (config_.train_size > 0 && config_.train_size < train_.size())  // N_train of Figure 3
+    train_.truncate(config_.train_size);
+  if (config_.binarize == "threshold") {
     data::binarize_threshold(train_);
     data::binarize_threshold(test_);
   }
-  if (config.train_eval_size > 0 && config.train_eval_size < train_.size())
-    train_subset_ = train_.first(config.train_eval_size);
-  if (train_.size() < config.batch)
-    throw Error(fmt::format("--batch {} exceeds the {} training examples", config.batch, train_.size()));
+  if (config_.train_eval_size > 0 && config_.train_eval_size < train_.size())
+    train_subset_ = train_.first(config_.train_eval_size);
+  if (train_.size() < config_.batch)
+    throw Error(fmt::format("--batch {} exceeds the {} training examples", config_.batch, train_.size()));
   if (method) {
     method_ = method(train_.size(), rng_);
   } else {
-    Rng init_rng(config.seed ^ 0x1417u);  // for networks the method owns
-    method_ = make_method(model, config, train_.size(), init_rng, rng_);
+    Rng init_rng(config_.seed ^ 0x1417u);  // for networks the method owns
+    method_ = make_method(model, config_, train_.size(), init_rng, rng_);
   }
   if (!method_) throw Error("the method factory returned no method");
 }

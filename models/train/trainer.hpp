@@ -75,6 +75,13 @@ class Trainer {
   /// (default: {"model": model.name(), "train": config}). `model` must outlive the trainer.
   Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model, std::string run_dir,
           nlohmann::json run_config = nullptr, const MethodFactory& method = {});
+  /// The same on data of the caller's (a data set tapir has no loader for, or one changed in memory):
+  /// `train` and `test` replace the loading of config.dataset from config.data_dir. config.dataset is
+  /// then only a name for config.json (empty: train.name), any name goes, and --binarize static means the
+  /// bytes are 0/1 already; train_size, threshold and dynamic binarisation apply as for loaded data. A
+  /// resume must pass the same data (the checkpoint's position is checked against its size only).
+  Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model, std::string run_dir, data::Dataset train,
+          data::Dataset test, nlohmann::json run_config = nullptr, const MethodFactory& method = {});
   ~Trainer();
 
   /// A new run: creates the directory (it must not hold a run yet, see holds_run; the curve.csv and
@@ -109,6 +116,8 @@ class Trainer {
   void set_checkpoint_rename(nn::ParameterRename rename) { rename_ = std::move(rename); }
 
  private:
+  Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model, std::string run_dir, data::Dataset train,
+          data::Dataset test, nlohmann::json run_config, const MethodFactory& method, bool named_dataset);
   CurvePoint evaluate(double beta);
   nn::CheckpointInfo info() const;
   void save_last();
