@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -105,6 +106,31 @@ void Dataset::truncate(std::size_t n) {
   pixels.resize(n * dim());
   pixels.shrink_to_fit();
   if (labels.size() > n) labels.resize(n);
+}
+
+Dataset with_one_hot_labels(const Dataset& d, std::size_t classes) {
+  const std::size_t n = d.size(), dim = d.dim();
+  if (classes == 0) throw Error(fmt::format("{}: one-hot labels need at least one class", d.name));
+  if (d.labels.size() != n)
+    throw Error(fmt::format("{} ({}): {} labels for {} examples (is the label file missing?)", d.name,
+                            to_string(d.split), d.labels.size(), n));
+  if (d.levels[0] != 0.0f || d.levels[255] != 1.0f)
+    throw Error(fmt::format("{}: its levels map 0 to {} and 255 to {}; one-hot labels need 0 and 1", d.name,
+                            d.levels[0], d.levels[255]));
+  Dataset out = d;
+  out.rows = 1;
+  out.cols = dim + classes;
+  out.pixels.assign(n * out.cols, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int label = d.labels[i];
+    if (label < 0 || static_cast<std::size_t>(label) >= classes)
+      throw Error(fmt::format("{} ({}): example {} has label {}, outside [0, {})", d.name, to_string(d.split), i, label,
+                              classes));
+    std::copy_n(d.pixels.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
+                out.pixels.begin() + static_cast<std::ptrdiff_t>(i * out.cols));
+    out.pixels[i * out.cols + dim + static_cast<std::size_t>(label)] = 255;
+  }
+  return out;
 }
 
 Split split_from_string(const std::string& s) {

@@ -79,6 +79,14 @@ Dataset load_binarized_mnist(const std::string& dir, Split split);
 Dataset load_dataset(const std::string& name, const std::string& dir, Split split,
                      const std::string& frey_split = "random");
 
+/// `d` with each example followed by its label, one-hot in `classes` values: a context a conditional
+/// model reads from the last columns of x (a CVAE: examples/cvae). The label's values are the bytes 0
+/// and 255, which every levels table of the loaders makes 0 and 1, and which threshold and dynamic
+/// binarisation leave as they are; the result's examples are rows = 1 by cols = D + classes. Throws
+/// tapir::Error when `d` has no label for every example, a label is outside [0, classes), or `d`'s
+/// levels do not map 0 to 0 and 255 to 1.
+Dataset with_one_hot_labels(const Dataset& d, std::size_t classes);
+
 /// Every value v becomes (v > threshold ? 1 : 0) (only `levels` changes); records "threshold".
 void binarize_threshold(Dataset& d, float threshold = 0.5f);
 /// out := Bernoulli(x) draws (dynamic binarisation: call once per epoch or per batch). One key is taken

@@ -39,6 +39,21 @@ inline bool write_idx3(const std::string& path, std::uint32_t n, std::uint32_t r
   return static_cast<bool>(out);
 }
 
+/// IDX label files for the MNIST-shaped sets (labels i mod 10: the blobs do not depend on them); false on failure.
+inline bool write_synthetic_labels(const std::string& dir) {
+  for (const auto& [name, n] :
+       {std::pair<const char*, std::uint32_t>{"train-labels-idx1-ubyte", 600}, {"t10k-labels-idx1-ubyte", 200}}) {
+    std::vector<std::uint8_t> b;
+    put_be32(b, 0x00000801);
+    put_be32(b, n);
+    for (std::uint32_t i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(i % 10));
+    std::ofstream out(dir + "/" + name, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    if (!out) return false;
+  }
+  return true;
+}
+
 /// MNIST-shaped (train 600, test 200) and Frey-shaped (1965) IDX files in `dir`; false on failure.
 inline bool write_synthetic_data(const std::string& dir) {
   std::filesystem::create_directories(dir);

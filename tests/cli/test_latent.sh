@@ -9,14 +9,7 @@ is_png() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = "211PNG" ]; }
 png_size() { echo "$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4}') $(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4}')"; }
 
 # IDX label files (labels i mod 10) beside the synthetic images: 600 train, 200 test.
-write_labels() {
-  local n=$1 out=$2 i
-  { printf '\x00\x00\x08\x01'
-    printf "\\x$(printf %02x $((n >> 24 & 255)))\\x$(printf %02x $((n >> 16 & 255)))\\x$(printf %02x $((n >> 8 & 255)))\\x$(printf %02x $((n & 255)))"
-    for ((i = 0; i < n; i++)); do printf "\\x0$((i % 10))"; done; } >"$out"
-}
-write_labels 600 "$tmp/data/train-labels-idx1-ubyte"
-write_labels 200 "$tmp/data/t10k-labels-idx1-ubyte"
+"$2" "$tmp/data" --labels || { echo "FAIL: cannot write the synthetic labels"; exit 1; }
 
 small=(--data "$tmp/data" --hidden 16 --eval-every 600 --samples 600 --seed 3 --progress none)
 "$tapir" train vae "${small[@]}" --latent 2 --out "$tmp/z2" >/dev/null 2>"$tmp/err" || fail "train z2: $(cat "$tmp/err")"

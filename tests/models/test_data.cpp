@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 #include <vector>
+#include <xtensor/xview.hpp>
 
 #include "autodiff/check.hpp"
 #include "autodiff/parallel.hpp"
@@ -393,6 +394,36 @@ TEST_CASE("Dataset: first, truncate and out-of-range indices") {
   CHECK(d.labels == std::vector<int>{7, 8});
   CHECK(d.x() == Array<float>({{0.f, 0.2f}, {0.4f, 0.6f}}));
   CHECK(Dataset().size() == 0);
+}
+
+TEST_CASE("with_one_hot_labels appends each label one-hot; binarisation leaves those columns 0 and 1") {
+  Dataset d = bytes_dataset({0, 51, 102, 153, 204, 255});
+  d.cols = 2;  // three images of 1 × 2
+  d.labels = {2, 0, 1};
+  const Dataset c = with_one_hot_labels(d, 3);
+  CHECK(c.size() == 3);
+  CHECK(c.dim() == 5);
+  CHECK(c.x() == Array<float>({{0.f, 0.2f, 0.f, 0.f, 1.f}, {0.4f, 0.6f, 1.f, 0.f, 0.f}, {0.8f, 1.f, 0.f, 1.f, 0.f}}));
+  CHECK(c.labels == d.labels);
+  // A fresh Bernoulli draw of every value, many times over: the label columns never move.
+  Rng rng(3);
+  Array<float> out;
+  for (int draw = 0; draw < 200; ++draw) {
+    gather_binarized(c, {0, 1, 2}, rng, out);
+    for (std::size_t i = 0; i < 3; ++i)
+      for (std::size_t k = 0; k < 3; ++k) CHECK(out(i, 2 + k) == (int(k) == d.labels[i] ? 1.f : 0.f));
+  }
+  Dataset t = c;
+  binarize_threshold(t);
+  CHECK(xt::view(t.x(), xt::all(), xt::range(2, 5)) == xt::view(c.x(), xt::all(), xt::range(2, 5)));
+
+  check_throws_with([&] { with_one_hot_labels(d, 2); }, {"example 0", "label 2", "[0, 2)"});
+  Dataset unlabelled = d;
+  unlabelled.labels.clear();
+  check_throws_with([&] { with_one_hot_labels(unlabelled, 3); }, {"0 labels for 3 examples", "label file"});
+  Dataset odd = d;
+  odd.levels[255] = 0.5f;
+  check_throws_with([&] { with_one_hot_labels(odd, 3); }, {"255 to 0.5", "0 and 1"});
 }
 
 TEST_CASE("BatchIterator covers every example once per epoch, seeded, with a short last batch") {
