@@ -170,7 +170,17 @@ bool Trainer::train(const ProgressFn& progress, const std::atomic<bool>* stop) {
 
 bool Trainer::resume(const ProgressFn& progress, const std::atomic<bool>* stop) {
   restore();
-  write_config();  // what the run is now: a new budget or data place (restore() refused anything else)
+  // config.json follows a new budget or data place (restore() refused any other change); otherwise it
+  // stays as it is.
+  bool same = false;
+  try {
+    const auto on_disk = nlohmann::json::parse(std::ifstream(path_in(dir_, kConfig)));
+    const auto& t = on_disk.at("train");
+    same = t.at("samples") == config_.samples && t.at("data_dir") == config_.data_dir;
+  } catch (const nlohmann::json::exception&) {
+    // missing or unreadable: write it
+  }
+  if (!same) write_config();
   return run(progress, stop);
 }
 
@@ -181,23 +191,27 @@ namespace {
 /// changed model or method would train another run on these weights.
 void check_same_config(const std::string& checkpoint, const nlohmann::json& recorded, const nlohmann::json& current) {
   if (!recorded.is_object() || !current.is_object()) return;
-  const auto differ = [&](const std::string& key, const nlohmann::json& was, const nlohmann::json& now) {
-    return Error(
-        fmt::format("'{}' was written with {} = {}, but this run is configured with {}: resume with the run's "
-                    "configuration (only the sample budget and the data's place may change), or start a new run",
-                    checkpoint, key, was.dump(), now.dump()));
+  // now null: the key is not in this run's configuration
+  const auto differ = [&](const std::string& key, const nlohmann::json& was, const nlohmann::json* now) {
+    return Error(fmt::format(
+        "'{}' was written with {} = {}, but this run is configured {}: resume with the run's configuration (only "
+        "the sample budget and the data's place may change), or start a new run",
+        checkpoint, key, was.dump(), now ? "with " + now->dump() : std::string("without it")));
   };
   for (auto part = recorded.begin(); part != recorded.end(); ++part) {
+    if (part.key() == "tapir") continue;
     const auto now = current.find(part.key());
-    if (part.key() == "tapir" || now == current.end()) continue;
+    // A whole section the run recorded (a model's own settings) cannot go missing; a key inside one can
+    // (older code recorded fewer keys, newer code more), and is compared where both have it.
+    if (now == current.end()) throw differ(part.key(), *part, nullptr);
     if (!part->is_object() || !now->is_object()) {
-      if (*now != *part) throw differ(part.key(), *part, *now);
+      if (*now != *part) throw differ(part.key(), *part, &*now);
       continue;
     }
     for (auto kv = part->begin(); kv != part->end(); ++kv) {
       if (part.key() == "train" && (kv.key() == "samples" || kv.key() == "data_dir")) continue;
       const auto other = now->find(kv.key());
-      if (other != now->end() && *other != kv.value()) throw differ(part.key() + "." + kv.key(), kv.value(), *other);
+      if (other != now->end() && *other != kv.value()) throw differ(part.key() + "." + kv.key(), kv.value(), &*other);
     }
   }
 }
@@ -207,9 +221,22 @@ void Trainer::restore() {
   lock();
   const std::string last = path_in(dir_, kLast);
   if (!fs::exists(last)) throw Error(fmt::format("'{}' has no {} to resume from", dir_, kLast));
+  // The configuration first, before anything is loaded: a changed model fails naming its key, not with a
+  // shape, and a refused resume leaves the model and the optimizer as they were.
+  nlohmann::json recorded;
+  {
+    const auto meta = nn::read_safetensors(last).metadata;
+    if (const auto it = meta.find("config"); it != meta.end()) {
+      try {
+        recorded = nlohmann::json::parse(it->second);
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(fmt::format("'{}': its recorded configuration is not JSON: {}", last, e.what()));
+      }
+    }
+  }
+  check_same_config(last, recorded, run_config_);
   const auto info = nn::load_checkpoint<float>(last, model_, &method_->optimizer(), rename_);
   if (!info.rng) throw Error(fmt::format("'{}' holds no generator state", last));
-  check_same_config(last, info.config, run_config_);
   const auto get = [&](const char* key) -> const std::string& {
     const auto it = info.extra.find(key);
     if (it == info.extra.end()) throw Error(fmt::format("'{}' lacks '{}'", last, key));
@@ -234,6 +261,14 @@ void Trainer::restore() {
         fmt::format("'{}': step {} disagrees with epoch {} and position {} over {} training points (was "
                     "the data changed?)",
                     last, info.step, epoch, pos, n));
+  // A smaller budget than the run has trained would not continue it (a finished run may have passed its own
+  // budget by part of a batch: resuming it to that budget is nothing to do, not an error).
+  const auto budget = recorded.is_object() && recorded.contains("train") && recorded["train"].is_object()
+                          ? recorded["train"].value("samples", nlohmann::json())
+                          : nlohmann::json();
+  if (info.step > config_.samples && !(budget.is_number() && budget == config_.samples))
+    throw Error(fmt::format("'{}' has trained on {} samples already: a budget of {} would not continue it", dir_,
+                            info.step, config_.samples));
   rng_.set_state(*info.rng);
   samples_ = info.step;
   epoch_ = epoch;

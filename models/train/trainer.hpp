@@ -77,7 +77,7 @@ class Trainer {
           nlohmann::json run_config = nullptr, const MethodFactory& method = {});
   /// The same on data of the caller's (a data set tapir has no loader for, or one changed in memory):
   /// `train` and `test` replace the loading of config.dataset from config.data_dir. config.dataset is
-  /// then only a name for config.json (empty: train.name), any name goes, and --binarize static means the
+  /// then only a name for config.json (empty: train.name, or "custom"), any name goes, and --binarize static means the
   /// bytes are 0/1 already; train_size, threshold and dynamic binarisation apply as for loaded data. A
   /// resume must pass the same data (the checkpoint's position is checked against its size only).
   Trainer(const VaeTrainConfig& config, LatentVariableModel<float>& model, std::string run_dir, data::Dataset train,
@@ -91,16 +91,18 @@ class Trainer {
   /// false then, true when the run reached its sample budget. When training fails before its first
   /// checkpoint, a directory train() created is removed again.
   bool train(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);
-  /// Continues from checkpoint_last: restore(), config.json rewritten (a new budget or data place), then
-  /// run().
+  /// Continues from checkpoint_last: restore(), config.json rewritten when the budget or the data's place
+  /// changed, then run().
   bool resume(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);
 
   /// The parts of train() and resume(), for callers that change the configuration between them.
   /// Each locks the run directory first unless the trainer already holds its lock. restore() checks
   /// the checkpoint's training position (epoch, position, seconds, best bound) and throws naming the
-  /// file and the field when one is malformed or disagrees with the step or the data, or when the
-  /// trainer's configuration differs from the checkpoint's in anything but the sample budget and the
-  /// data's place (naming the key: a changed lr would otherwise be overridden by the optimizer state).
+  /// file and the field when one is malformed or disagrees with the step or the data. Before loading
+  /// anything it compares the trainer's configuration with the checkpoint's and throws naming the key
+  /// when a key both hold differs (but the sample budget and the data's place: a changed lr would
+  /// otherwise be overridden by the optimizer state) or a recorded top-level section is missing; and
+  /// it refuses a budget below the samples the run has trained (unless it is the recorded budget).
   void restore();
   void write_config();
   bool run(const ProgressFn& progress = {}, const std::atomic<bool>* stop = nullptr);

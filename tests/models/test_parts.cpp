@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <xtensor/xview.hpp>
 
@@ -312,23 +313,44 @@ TEST_CASE("the trainer runs a model and a method it has never seen, and resumes 
    private:
     optim::Adam<float> adam_;
   };
-  const auto train = [&](const std::string& dir, long long samples, bool resume) {
+  const auto train = [&](const std::string& dir, long long samples, bool resume, nlohmann::json run_config = nullptr) {
     Rng init(3);
     Vae<float> vae(mc, init);
     VaeTrainConfig t = tc;
     t.samples = samples;
-    Trainer trainer(t, vae, dir, nullptr, [&](std::size_t, Rng&) { return std::make_unique<MyIwae>(vae); });
+    if (run_config.is_object()) run_config["train"]["samples"] = samples;
+    Trainer trainer(t, vae, dir, run_config, [&](std::size_t, Rng&) { return std::make_unique<MyIwae>(vae); });
     return resume ? trainer.resume() : trainer.train();
   };
   CHECK(train(tmp / "a", 1200, false));
-  CHECK(train(tmp / "b", 800, false));
-  // A resume with another learning rate is refused, naming it (the optimizer state would override it).
+  // Run b records a section of its own and, as older code did, fewer training keys than this code.
+  nlohmann::json recorded = {{"model", "vae"}, {"mine", {{"k", 3}}}, {"train", tc.to_json()}};
+  recorded["train"].erase("frey_split");
+  CHECK(train(tmp / "b", 800, false, recorded));
+  // A resume with another learning rate is refused, naming it (the optimizer state would override it),
+  // before anything is loaded; so is one without the run's own section, or with a budget it has passed.
   tc.lr = 0.5;
-  test::check_throws_with([&] { train(tmp / "b", 1200, true); }, {"train.lr = 0.001", "0.5", "new run"});
+  nlohmann::json changed = recorded;
+  changed["train"]["lr"] = 0.5;
+  test::check_throws_with([&] { train(tmp / "b", 1200, true, changed); }, {"train.lr = 0.001", "0.5", "new run"});
   tc.lr = 1e-3;
-  CHECK(train(tmp / "b", 1200, true));
+  nlohmann::json without = recorded;
+  without.erase("mine");
+  test::check_throws_with([&] { train(tmp / "b", 1200, true, without); }, {"mine = {\"k\":3}", "without it"});
+  test::check_throws_with([&] { train(tmp / "b", 400, true, recorded); }, {"800 samples already", "400"});
+  const auto read_text = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string config_before = read_text(tmp / "b/config.json");
+  CHECK(train(tmp / "b", 800, true, recorded));  // the same budget: nothing to do, config.json untouched
+  CHECK(read_text(tmp / "b/config.json") == config_before);
+  // A key older code did not record (frey_split) is no difference: the default configuration resumes it.
+  CHECK(train(tmp / "b", 1200, true, {{"model", "vae"}, {"mine", {{"k", 3}}}, {"train", tc.to_json()}}));
   // config.json says what the run became: the new budget.
-  CHECK(nlohmann::json::parse(std::ifstream(tmp / "b/config.json"))["train"]["samples"] == 1200);
+  const auto config = nlohmann::json::parse(std::ifstream(tmp / "b/config.json"));
+  CHECK(config["train"]["samples"] == 1200);
+  CHECK(config["mine"]["k"] == 3);
   const auto a = read_curve(tmp / "a/curve.csv"), b = read_curve(tmp / "b/curve.csv");
   REQUIRE(a.size() == 3);
   REQUIRE(b.size() == 3);
