@@ -267,8 +267,8 @@ void Trainer::restore() {
                           ? recorded["train"].value("samples", nlohmann::json())
                           : nlohmann::json();
   if (info.step > config_.samples && !(budget.is_number() && budget == config_.samples))
-    throw Error(fmt::format("'{}' has trained on {} samples already: a budget of {} would not continue it", dir_,
-                            info.step, config_.samples));
+    throw Error(fmt::format("'{}' has trained on {} samples already: a budget (--samples) of {} would not continue it",
+                            dir_, info.step, config_.samples));
   rng_.set_state(*info.rng);
   samples_ = info.step;
   epoch_ = epoch;
