@@ -117,7 +117,12 @@ Dataset with_one_hot_labels(const Dataset& d, std::size_t classes) {
   if (d.levels[0] != 0.0f || d.levels[255] != 1.0f)
     throw Error(fmt::format("{}: its levels map 0 to {} and 255 to {}; one-hot labels need 0 and 1", d.name,
                             d.levels[0], d.levels[255]));
-  Dataset out = d;
+  Dataset out;  // d's description, not a copy of its pixels
+  out.name = d.name;
+  out.split = d.split;
+  out.levels = d.levels;
+  out.labels = d.labels;
+  out.binarization = d.binarization;
   out.rows = 1;
   out.cols = dim + classes;
   out.pixels.assign(n * out.cols, 0);

@@ -28,8 +28,10 @@ Optimizer<T>::Optimizer(ParamGroups<T> params, double lr) : groups_(params.group
                         : fmt::format("optimizer: parameter {} (in param group {}) is a null pointer", i, g));
       // A parameter listed twice would be updated twice per step (torch.optim refuses it too).
       if (auto [it, fresh] = seen.emplace(p, i); !fresh)
-        throw Error(fmt::format("optimizer: parameter '{}' is listed twice (as parameter {} and {}{}); list each once",
-                                p->name(), it->second, i, groups_.size() == 1 ? "" : ", across param groups"));
+        throw Error(fmt::format(
+            "optimizer: parameter '{}' is listed twice (as parameter {} and {}{}); list each once", p->name(),
+            it->second, i,
+            group_of_[it->second] == g ? "" : fmt::format(", in param groups {} and {}", group_of_[it->second], g)));
       params_.push_back(p);
       group_of_.push_back(g);
     }

@@ -425,7 +425,14 @@ TEST_CASE("an optimizer with param groups resumes bitwise exactly") {
 TEST_CASE("param groups: a parameter listed twice, a null parameter and invalid group options are refused") {
   Layer<double> l;
   check_throws_with([&] { Adam<double>({&l.w, &l.b, &l.w}); }, {"'w'", "twice", "parameter 0 and 2"});
-  check_throws_with([&] { Sgd<double>({{{&l.w}}, {{&l.b, &l.w}}}); }, {"'w'", "twice", "across param groups"});
+  check_throws_with([&] { Sgd<double>({{{&l.w}}, {{&l.b, &l.w}}}); }, {"'w'", "twice", "in param groups 0 and 1"});
+  try {
+    Sgd<double>({{{&l.w}}, {{&l.b, &l.b}}});
+    FAIL("a parameter listed twice in one group was accepted");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("param groups") == std::string::npos);  // both in group 1
+    CHECK(std::string(e.what()).find("parameter 1 and 2") != std::string::npos);
+  }
   check_throws_with([&] { Rmsprop<double>({{{&l.w}}, {{nullptr}}}); }, {"parameter 1", "param group 1", "null"});
   check_throws_with([&] { Adagrad<double>({{{&l.w}}, {{&l.b}, -0.5}}); }, {"param group 1", "lr_scale", "-0.5"});
   check_throws_with([&] { AdamW<double>({{{&l.w}, std::nan("")}}); }, {"param group 0", "lr_scale", "nan"});
